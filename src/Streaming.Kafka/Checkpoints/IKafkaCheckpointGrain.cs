@@ -1,0 +1,43 @@
+using System.Globalization;
+using Orleans;
+
+namespace OrleansStreams.Streaming.Kafka;
+
+/// <summary>
+/// The durable position of one Kafka partition: the offset of the first record not yet durably applied.
+/// Only the partition's processor advances it, after everything below it is persisted.
+/// </summary>
+[Alias("OrleansStreams.IKafkaCheckpointGrain")]
+public interface IKafkaCheckpointGrain : IGrainWithStringKey
+{
+    [Alias("Get")]
+    Task<KafkaCheckpoint> GetAsync();
+
+    /// <summary>Records that every record below <paramref name="nextOffset"/> is durably applied.</summary>
+    [Alias("Commit")]
+    Task CommitAsync(long nextOffset);
+
+    /// <summary>Asks the partition's receiver to read again from <paramref name="offset"/>.</summary>
+    [Alias("Rewind")]
+    Task RewindAsync(long offset);
+}
+
+/// <summary>A partition's durable offset (-1: none yet) and its latest rewind request.</summary>
+[GenerateSerializer, Immutable, Alias("OrleansStreams.KafkaCheckpoint")]
+public sealed record KafkaCheckpoint(
+    [property: Id(0)] long NextOffset,
+    [property: Id(1)] int RewindGeneration,
+    [property: Id(2)] long RewindOffset);
+
+/// <summary>Names of the checkpoint grains.</summary>
+public static class KafkaCheckpoints
+{
+    /// <summary>The grain storage that holds checkpoints.</summary>
+    public const string StorageName = "PubSubStore";
+
+    public static string Key(string providerName, string topic, int partition) =>
+        string.Create(CultureInfo.InvariantCulture, $"{providerName}/{topic}/{partition}");
+
+    public static IKafkaCheckpointGrain Get(IGrainFactory grains, string providerName, string topic, int partition) =>
+        grains.GetGrain<IKafkaCheckpointGrain>(Key(providerName, topic, partition));
+}

@@ -1,0 +1,51 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using Orleans;
+using Orleans.Configuration;
+using Orleans.Hosting;
+
+namespace OrleansStreams.Streaming.Kafka;
+
+/// <summary>Configures a Kafka stream provider on a silo.</summary>
+public sealed class SiloKafkaStreamConfigurator : SiloPersistentStreamConfigurator
+{
+    public SiloKafkaStreamConfigurator(string name, Action<Action<IServiceCollection>> configureServicesDelegate)
+        : base(name, configureServicesDelegate, KafkaAdapterFactory.Create)
+    {
+        ConfigureDelegate(services => services
+            .ConfigureNamedOptionForLogging<KafkaStreamOptions>(name)
+            .ConfigureNamedOptionForLogging<SimpleQueueCacheOptions>(name)
+            .AddTransient<IConfigurationValidator>(sp => new KafkaStreamOptionsValidator(sp.GetRequiredService<IOptionsMonitor<KafkaStreamOptions>>().Get(name), name)));
+    }
+
+    public SiloKafkaStreamConfigurator ConfigureKafka(Action<OptionsBuilder<KafkaStreamOptions>> configureOptions)
+    {
+        this.Configure(configureOptions);
+        return this;
+    }
+
+    /// <summary>Bounds the number of batch containers each partition keeps in memory; a full cache pauses reading.</summary>
+    public SiloKafkaStreamConfigurator ConfigureCache(int cacheSize)
+    {
+        this.Configure<SimpleQueueCacheOptions>(ob => ob.Configure(options => options.CacheSize = cacheSize));
+        return this;
+    }
+}
+
+/// <summary>Configures a Kafka stream provider on a cluster client (produce path).</summary>
+public sealed class ClusterClientKafkaStreamConfigurator : ClusterClientPersistentStreamConfigurator
+{
+    public ClusterClientKafkaStreamConfigurator(string name, IClientBuilder builder)
+        : base(name, builder, KafkaAdapterFactory.Create)
+    {
+        builder.ConfigureServices(services => services
+            .ConfigureNamedOptionForLogging<KafkaStreamOptions>(name)
+            .AddTransient<IConfigurationValidator>(sp => new KafkaStreamOptionsValidator(sp.GetRequiredService<IOptionsMonitor<KafkaStreamOptions>>().Get(name), name)));
+    }
+
+    public ClusterClientKafkaStreamConfigurator ConfigureKafka(Action<OptionsBuilder<KafkaStreamOptions>> configureOptions)
+    {
+        this.Configure(configureOptions);
+        return this;
+    }
+}

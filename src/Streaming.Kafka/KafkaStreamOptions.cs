@@ -1,0 +1,40 @@
+using Confluent.Kafka;
+
+namespace OrleansStreams.Streaming.Kafka;
+
+/// <summary>Settings of one Kafka stream provider.</summary>
+public sealed class KafkaStreamOptions
+{
+    /// <summary>Kafka bootstrap servers, e.g. <c>broker1:9092,broker2:9092</c>. Required.</summary>
+    public string BootstrapServers { get; set; } = string.Empty;
+
+    /// <summary>Topics this provider reads and writes. Each partition of each topic is one Orleans queue.</summary>
+    public List<string> Topics { get; set; } = [];
+
+    /// <summary>Partition count used when a missing topic is created at startup.</summary>
+    public int PartitionCount { get; set; } = 8;
+
+    /// <summary>Replication factor used when a missing topic is created at startup; -1 takes the broker default.</summary>
+    public short ReplicationFactor { get; set; } = -1;
+
+    /// <summary>Whether missing topics are created at startup.</summary>
+    public bool CreateTopics { get; set; } = true;
+
+    /// <summary>Most records placed in one batch container handed to Orleans.</summary>
+    public int MaxBatchSize { get; set; } = 1000;
+
+    /// <summary>Consumer group the durable offsets are mirrored to, for lag tools. Placement never uses it.</summary>
+    public string ConsumerGroupId { get; set; } = "orleansstreams";
+
+    /// <summary>How often a receiver reads its partition's durable checkpoint (rewind requests, consumer-group mirror).</summary>
+    public TimeSpan CheckpointPollInterval { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>How long startup waits for topic metadata.</summary>
+    public TimeSpan MetadataTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Extra producer settings (security, SASL/SSL, tuning). Idempotence and <c>acks=all</c> are always enforced.</summary>
+    public ProducerConfig Producer { get; set; } = new();
+
+    /// <summary>Extra consumer settings (security, SASL/SSL, tuning). Offsets are never auto-committed.</summary>
+    public ConsumerConfig Consumer { get; set; } = new();
+}

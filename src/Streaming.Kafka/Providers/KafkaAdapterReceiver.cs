@@ -1,0 +1,197 @@
+using Confluent.Kafka;
+using Microsoft.Extensions.Logging;
+using Orleans;
+using Orleans.Runtime;
+using Orleans.Streams;
+
+namespace OrleansStreams.Streaming.Kafka;
+
+/// <summary>
+/// Reads one Kafka partition with <c>Assign</c>, starting from the partition's durable checkpoint. Placement
+/// belongs to Orleans' queue balancer, never to consumer-group rebalancing.
+/// </summary>
+internal sealed partial class KafkaAdapterReceiver(
+    string providerName,
+    TopicPartition partition,
+    KafkaStreamOptions options,
+    IGrainFactory grains,
+    ILogger<KafkaAdapterReceiver> logger) : IQueueAdapterReceiver
+{
+    private const int MaxContainersPerRead = 8;
+    private readonly StreamId _streamId = KafkaQueueMapper.StreamFor(partition.Topic, partition.Partition);
+    private IConsumer<byte[]?, byte[]?>? _consumer;
+    private int _rewindGeneration;
+    private long _mirroredOffset = -1;
+    private DateTime _nextCheckpointPoll;
+
+    private IKafkaCheckpointGrain Checkpoint => KafkaCheckpoints.Get(grains, providerName, partition.Topic, partition.Partition);
+
+    public async Task Initialize(TimeSpan timeout)
+    {
+        var checkpoint = await Checkpoint.GetAsync().WaitAsync(timeout);
+        _rewindGeneration = checkpoint.RewindGeneration;
+        _mirroredOffset = checkpoint.NextOffset;
+        _nextCheckpointPoll = DateTime.UtcNow + options.CheckpointPollInterval;
+        var start = checkpoint.NextOffset >= 0 ? new Offset(checkpoint.NextOffset) : Offset.Beginning;
+
+        _consumer = new ConsumerBuilder<byte[]?, byte[]?>(KafkaClientConfigs.Consumer(options))
+            .SetErrorHandler((_, error) => LogConsumerError(error.Code, error.Reason))
+            .SetLogHandler((_, message) => LogClient(message.Level.ToString(), message.Message))
+            .Build();
+        _consumer.Assign(new TopicPartitionOffset(partition, start));
+        LogStarted(partition.Topic, partition.Partition, start.ToString());
+    }
+
+    public Task<IList<IBatchContainer>> GetQueueMessagesAsync(int maxCount) => GetQueueMessagesAsync(maxCount, CancellationToken.None);
+
+    public async Task<IList<IBatchContainer>> GetQueueMessagesAsync(int maxCount, CancellationToken cancellationToken)
+    {
+        var consumer = _consumer;
+        if (consumer is null)
+        {
+            return [];
+        }
+
+        if (DateTime.UtcNow >= _nextCheckpointPoll)
+        {
+            await PollCheckpointAsync(consumer);
+        }
+
+        var containers = maxCount < 0 ? MaxContainersPerRead : Math.Clamp(maxCount, 1, MaxContainersPerRead);
+        var limit = containers * options.MaxBatchSize;
+        var records = new List<KafkaRecord>(Math.Min(limit, options.MaxBatchSize));
+        while (records.Count < limit && !cancellationToken.IsCancellationRequested)
+        {
+            ConsumeResult<byte[]?, byte[]?>? result;
+            try
+            {
+                result = consumer.Consume(TimeSpan.Zero);
+            }
+            catch (ConsumeException ex)
+            {
+                LogConsumerError(ex.Error.Code, ex.Error.Reason);
+                break;
+            }
+
+            if (result is null)
+            {
+                break;
+            }
+
+            if (result.IsPartitionEOF)
+            {
+                continue;
+            }
+
+            records.Add(ToRecord(result));
+        }
+
+        if (records.Count == 0)
+        {
+            return [];
+        }
+
+        return records.Chunk(options.MaxBatchSize)
+            .Select(chunk => (IBatchContainer)new KafkaBatchContainer(_streamId, chunk))
+            .ToList();
+    }
+
+    public Task MessagesDeliveredAsync(IList<IBatchContainer> messages) => Task.CompletedTask;
+
+    public Task Shutdown(TimeSpan timeout)
+    {
+        var consumer = Interlocked.Exchange(ref _consumer, null);
+        if (consumer is not null)
+        {
+            try
+            {
+                consumer.Close();
+            }
+            catch (KafkaException ex)
+            {
+                LogConsumerError(ex.Error.Code, ex.Error.Reason);
+            }
+
+            consumer.Dispose();
+            LogStopped(partition.Topic, partition.Partition);
+        }
+
+        return Task.CompletedTask;
+    }
+
+    /// <summary>Follows rewind requests, and mirrors the durable offset to the consumer group for lag tools.</summary>
+    private async Task PollCheckpointAsync(IConsumer<byte[]?, byte[]?> consumer)
+    {
+        _nextCheckpointPoll = DateTime.UtcNow + options.CheckpointPollInterval;
+        KafkaCheckpoint checkpoint;
+        try
+        {
+            checkpoint = await Checkpoint.GetAsync();
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            LogCheckpointUnavailable(ex, partition.Topic, partition.Partition);
+            return;
+        }
+
+        if (checkpoint.RewindGeneration != _rewindGeneration)
+        {
+            _rewindGeneration = checkpoint.RewindGeneration;
+            consumer.Assign(new TopicPartitionOffset(partition, new Offset(checkpoint.RewindOffset)));
+            LogRewound(partition.Topic, partition.Partition, checkpoint.RewindOffset);
+        }
+
+        if (checkpoint.NextOffset >= 0 && checkpoint.NextOffset != _mirroredOffset)
+        {
+            try
+            {
+                consumer.Commit([new TopicPartitionOffset(partition, new Offset(checkpoint.NextOffset))]);
+                _mirroredOffset = checkpoint.NextOffset;
+            }
+            catch (KafkaException ex)
+            {
+                LogConsumerError(ex.Error.Code, ex.Error.Reason);
+            }
+        }
+    }
+
+    private static KafkaRecord ToRecord(ConsumeResult<byte[]?, byte[]?> result)
+    {
+        KafkaHeader[]? headers = null;
+        if (result.Message.Headers is { Count: > 0 } source)
+        {
+            headers = new KafkaHeader[source.Count];
+            for (var i = 0; i < source.Count; i++)
+            {
+                headers[i] = new KafkaHeader(source[i].Key, source[i].GetValueBytes());
+            }
+        }
+
+        return new KafkaRecord(
+            result.Topic,
+            result.Partition.Value,
+            result.Offset.Value,
+            result.Message.Key,
+            result.Message.Value,
+            result.Message.Timestamp.UnixTimestampMs,
+            headers);
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Reading Kafka {Topic}[{Partition}] from {Offset}")]
+    private partial void LogStarted(string topic, int partition, string offset);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Stopped reading Kafka {Topic}[{Partition}]")]
+    private partial void LogStopped(string topic, int partition);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Rewound Kafka {Topic}[{Partition}] to offset {Offset} on request")]
+    private partial void LogRewound(string topic, int partition, long offset);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Kafka consumer error {Code}: {Reason}")]
+    private partial void LogConsumerError(Confluent.Kafka.ErrorCode code, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Checkpoint of Kafka {Topic}[{Partition}] is unavailable; retrying later")]
+    private partial void LogCheckpointUnavailable(Exception exception, string topic, int partition);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "librdkafka consumer {Level}: {Message}")]
+    private partial void LogClient(string level, string message);
+}

@@ -1,0 +1,81 @@
+using System.Text;
+using System.Text.Json;
+using Orleans;
+using Orleans.Runtime;
+using Orleans.Streams;
+
+namespace OrleansStreams.Streaming.Kafka;
+
+/// <summary>
+/// A run of consecutive records of one partition. Subscribers of <see cref="KafkaRecord"/> see the records
+/// as read; subscribers of <c>byte[]</c> or <c>string</c> see the values; any other type is read as JSON.
+/// </summary>
+[GenerateSerializer, Immutable, Alias("OrleansStreams.KafkaBatchContainer")]
+public sealed class KafkaBatchContainer(StreamId streamId, KafkaRecord[] records) : IBatchContainer
+{
+    [Id(0)]
+    public StreamId StreamId { get; } = streamId;
+
+    [Id(1)]
+    public KafkaRecord[] Records { get; } = records;
+
+    /// <summary>The token of the first record; each record carries its own offset.</summary>
+    public StreamSequenceToken SequenceToken => new KafkaSequenceToken(Records[0].Partition, Records[0].Offset);
+
+    public IEnumerable<Tuple<T, StreamSequenceToken>> GetEvents<T>()
+    {
+        foreach (var record in Records)
+        {
+            if (TryConvert(record, out T item))
+            {
+                yield return Tuple.Create(item, (StreamSequenceToken)new KafkaSequenceToken(record.Partition, record.Offset));
+            }
+        }
+    }
+
+    public bool ImportRequestContext() => false;
+
+    public override string ToString() =>
+        $"[KafkaBatchContainer: Stream={StreamId}, Offsets={Records[0].Offset}..{Records[^1].Offset}]";
+
+    private static bool TryConvert<T>(KafkaRecord record, out T item)
+    {
+        object? converted;
+        if (typeof(T) == typeof(KafkaRecord) || typeof(T) == typeof(object))
+        {
+            converted = record;
+        }
+        else if (typeof(T) == typeof(byte[]))
+        {
+            converted = record.Value;
+        }
+        else if (typeof(T) == typeof(string))
+        {
+            converted = record.Value is null ? null : Encoding.UTF8.GetString(record.Value);
+        }
+        else if (record.Value is null)
+        {
+            converted = null;
+        }
+        else
+        {
+            try
+            {
+                converted = JsonSerializer.Deserialize<T>(record.Value);
+            }
+            catch (JsonException)
+            {
+                converted = null;
+            }
+        }
+
+        if (converted is T typed)
+        {
+            item = typed;
+            return true;
+        }
+
+        item = default!;
+        return false;
+    }
+}
