@@ -1,0 +1,11 @@
+namespace OrleansStreams.Grains;
+
+/// <summary>Kafka topics of the product's contracts, and the stream provider that carries them.</summary>
+public static class Topics
+{
+    public const string PageViews = "pageviews";
+    public const string Clicks = "clicks";
+
+    /// <summary>Name of the Kafka stream provider in every silo and client.</summary>
+    public const string StreamProvider = "kafka";
+}
