@@ -1,0 +1,89 @@
+using Azure.Data.Tables;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Orleans;
+using Orleans.Configuration;
+using Orleans.Hosting;
+using Orleans.Runtime;
+using OrleansStreams.Grains;
+using OrleansStreams.Streaming.Kafka;
+
+namespace OrleansStreams.Silo.Hosting;
+
+public static class SiloBuilderExtensions
+{
+    /// <summary>
+    /// Everything a silo of the product needs but clustering: grain storage, the Kafka stream provider and the
+    /// processing settings, all read from <paramref name="config"/>.
+    /// </summary>
+    public static ISiloBuilder AddOrleansStreams(this ISiloBuilder silo, IConfiguration config)
+    {
+        ArgumentNullException.ThrowIfNull(silo);
+        ArgumentNullException.ThrowIfNull(config);
+
+        switch (SiloSettings.Storage(config))
+        {
+            case StorageKind.AzureTable:
+                var connectionString = SiloSettings.StorageConnectionString(config);
+                foreach (var name in new[] { GrainStorage.Name, KafkaCheckpoints.StorageName })
+                {
+                    silo.AddAzureTableGrainStorage(name, options => options.TableServiceClient = new TableServiceClient(connectionString));
+                }
+
+                break;
+            default:
+                silo.AddMemoryGrainStorage(GrainStorage.Name);
+                silo.AddMemoryGrainStorage(KafkaCheckpoints.StorageName);
+                break;
+        }
+
+        silo.AddKafkaStreams(Topics.StreamProvider, options => SiloSettings.BindKafka(config, options));
+
+        silo.Services.AddOptions<ProcessingOptions>().Configure(options => SiloSettings.BindProcessing(config, options));
+        silo.Services.AddTransient<IConfigurationValidator>(sp => new ProcessingOptionsValidator(
+            sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<ProcessingOptions>>().Value));
+        silo.Services.AddSingleton<UrlCatalog>();
+        return silo;
+    }
+
+    /// <summary>Clustering as configured: one silo on localhost (the default) or Azure Table.</summary>
+    public static ISiloBuilder UseConfiguredClustering(this ISiloBuilder silo, IConfiguration config)
+    {
+        ArgumentNullException.ThrowIfNull(silo);
+        ArgumentNullException.ThrowIfNull(config);
+        var siloPort = config.GetValue("Orleans:SiloPort", EndpointOptions.DEFAULT_SILO_PORT);
+        var gatewayPort = config.GetValue("Orleans:GatewayPort", EndpointOptions.DEFAULT_GATEWAY_PORT);
+        var clusterId = config["Orleans:ClusterId"] ?? "orleansstreams";
+        var serviceId = config["Orleans:ServiceId"] ?? "orleansstreams";
+
+        switch (SiloSettings.Clustering(config))
+        {
+            case ClusteringKind.AzureTable:
+                var connectionString = SiloSettings.ClusteringConnectionString(config);
+                silo.UseAzureStorageClustering(options => options.TableServiceClient = new TableServiceClient(connectionString));
+                silo.ConfigureEndpoints(siloPort, gatewayPort);
+                silo.Configure<ClusterOptions>(options =>
+                {
+                    options.ClusterId = clusterId;
+                    options.ServiceId = serviceId;
+                });
+                break;
+            default:
+                silo.UseLocalhostClustering(siloPort, gatewayPort, serviceId: serviceId, clusterId: clusterId);
+                break;
+        }
+
+        return silo;
+    }
+
+    private sealed class ProcessingOptionsValidator(ProcessingOptions options) : IConfigurationValidator
+    {
+        public void ValidateConfiguration()
+        {
+            foreach (var error in ProcessingOptions.Validate(options))
+            {
+                throw new OrleansConfigurationException(error);
+            }
+        }
+    }
+}

@@ -1,0 +1,86 @@
+using Confluent.Kafka;
+using Microsoft.Extensions.Configuration;
+using OrleansStreams.Grains;
+using OrleansStreams.Streaming.Kafka;
+
+namespace OrleansStreams.Silo.Hosting;
+
+/// <summary>Where grain state and checkpoints live (configuration section <c>Storage</c>).</summary>
+public enum StorageKind
+{
+    Memory,
+    AzureTable,
+}
+
+/// <summary>How silos find each other (configuration section <c>Clustering</c>).</summary>
+public enum ClusteringKind
+{
+    Localhost,
+    AzureTable,
+}
+
+/// <summary>Reads the product's settings from configuration; a value that cannot be read names its key.</summary>
+public static class SiloSettings
+{
+    public static StorageKind Storage(IConfiguration config) => Enum(config, "Storage:Provider", StorageKind.Memory);
+
+    public static ClusteringKind Clustering(IConfiguration config) => Enum(config, "Clustering:Provider", ClusteringKind.Localhost);
+
+    public static string StorageConnectionString(IConfiguration config) =>
+        config["Storage:ConnectionString"] is { Length: > 0 } value ? value : "UseDevelopmentStorage=true";
+
+    public static string ClusteringConnectionString(IConfiguration config) =>
+        config["Clustering:ConnectionString"] is { Length: > 0 } value ? value : StorageConnectionString(config);
+
+    /// <summary>True when no Kafka is configured: dev mode starts the embedded one.</summary>
+    public static bool UsesEmbeddedKafka(IConfiguration config) => string.IsNullOrWhiteSpace(config["Kafka:BootstrapServers"]);
+
+    public static int PartitionCount(IConfiguration config) => config.GetValue("Kafka:PartitionCount", 8);
+
+    /// <summary>Binds section <c>Kafka</c>; <c>Kafka:Producer</c> and <c>Kafka:Consumer</c> take librdkafka property names.</summary>
+    public static void BindKafka(IConfiguration config, KafkaStreamOptions options)
+    {
+        var kafka = config.GetSection("Kafka");
+        options.BootstrapServers = kafka["BootstrapServers"] ?? string.Empty;
+        options.PartitionCount = PartitionCount(config);
+        options.ReplicationFactor = kafka.GetValue(nameof(KafkaStreamOptions.ReplicationFactor), options.ReplicationFactor);
+        options.CreateTopics = kafka.GetValue(nameof(KafkaStreamOptions.CreateTopics), options.CreateTopics);
+        options.MaxBatchSize = kafka.GetValue(nameof(KafkaStreamOptions.MaxBatchSize), options.MaxBatchSize);
+        options.ConsumerGroupId = kafka[nameof(KafkaStreamOptions.ConsumerGroupId)] ?? options.ConsumerGroupId;
+        options.Topics = [Topics.PageViews, Topics.Clicks];
+        CopyClientSettings(kafka.GetSection("Producer"), options.Producer);
+        CopyClientSettings(kafka.GetSection("Consumer"), options.Consumer);
+    }
+
+    public static ProcessingOptions BindProcessing(IConfiguration config, ProcessingOptions options)
+    {
+        config.GetSection(ProcessingOptions.Section).Bind(options);
+        return options;
+    }
+
+    private static void CopyClientSettings(IConfigurationSection section, ClientConfig target)
+    {
+        foreach (var (key, value) in section.AsEnumerable(makePathsRelative: true))
+        {
+            if (value is not null)
+            {
+                target.Set(key, value);
+            }
+        }
+    }
+
+    private static T Enum<T>(IConfiguration config, string key, T fallback)
+        where T : struct, System.Enum
+    {
+        var value = config[key];
+        if (string.IsNullOrWhiteSpace(value))
+        {
+            return fallback;
+        }
+
+        return System.Enum.TryParse<T>(value, ignoreCase: true, out var parsed) && System.Enum.IsDefined(parsed)
+            ? parsed
+            : throw new Orleans.Runtime.OrleansConfigurationException(
+                $"Setting {key} is '{value}'; it must be one of: {string.Join(", ", System.Enum.GetNames<T>())}.");
+    }
+}

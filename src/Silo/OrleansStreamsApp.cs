@@ -1,0 +1,83 @@
+using Microsoft.Extensions.Options;
+using OrleansStreams.Grains;
+using OrleansStreams.Silo.Api;
+using OrleansStreams.Silo.DevMode;
+using OrleansStreams.Silo.Hosting;
+using OrleansStreams.Streaming.Kafka.Embedded;
+
+namespace OrleansStreams.Silo;
+
+/// <summary>Builds the silo host: Orleans, the Kafka provider, the HTTP API and, in dev mode, the embedded Kafka.</summary>
+public static partial class OrleansStreamsApp
+{
+    public static WebApplication Build(string[] args, Action<IConfigurationBuilder>? configure = null)
+    {
+        var builder = WebApplication.CreateBuilder(args);
+        configure?.Invoke(builder.Configuration);
+        var config = builder.Configuration;
+
+        EmbeddedKafkaCluster? embedded = null;
+        if (SiloSettings.UsesEmbeddedKafka(config))
+        {
+            embedded = EmbeddedKafkaCluster.Start();
+            var partitions = Math.Max(1, SiloSettings.PartitionCount(config));
+            embedded.CreateTopic(Topics.PageViews, partitions);
+            embedded.CreateTopic(Topics.Clicks, partitions);
+            config["Kafka:BootstrapServers"] = embedded.BootstrapServers;
+        }
+
+        var generator = new GeneratorOptions();
+        config.GetSection(GeneratorOptions.Section).Bind(generator);
+        var generatorOn = generator.Enabled ?? embedded is not null;
+
+        builder.UseOrleans(silo => silo.UseConfiguredClustering(config).AddOrleansStreams(config));
+        builder.Services.AddHostedService<RunningTotalsReporter>();
+        if (generatorOn)
+        {
+            var errors = GeneratorOptions.Validate(generator).ToList();
+            if (errors.Count > 0)
+            {
+                embedded?.Dispose();
+                throw new Orleans.Runtime.OrleansConfigurationException(string.Join(" ", errors));
+            }
+
+            builder.Services.AddSingleton(Options.Create(generator));
+            builder.Services.AddHostedService<DemoTrafficGenerator>();
+        }
+
+        var app = builder.Build();
+        app.MapOrleansStreamsApi();
+        app.MapGet("/", () => Results.Redirect("/api/urls/%2Fhome"));
+
+        var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("OrleansStreams");
+        app.Lifetime.ApplicationStarted.Register(() =>
+        {
+            if (embedded is not null)
+            {
+                LogEmbeddedKafka(logger, embedded.BootstrapServers);
+            }
+
+            if (SiloSettings.Storage(config) == StorageKind.Memory)
+            {
+                LogMemoryState(logger);
+            }
+
+            LogHttp(logger, string.Join(", ", app.Urls));
+        });
+        if (embedded is not null)
+        {
+            app.Lifetime.ApplicationStopped.Register(embedded.Dispose);
+        }
+
+        return app;
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Embedded Kafka (dev mode) at {BootstrapServers}: produce to topics pageviews and clicks, e.g. with kcat -b {BootstrapServers} -t pageviews -P")]
+    private static partial void LogEmbeddedKafka(ILogger logger, string bootstrapServers);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "GRAIN STATE IS IN MEMORY: totals and offsets are lost when this silo stops. Set Storage:Provider=AzureTable for durable state.")]
+    private static partial void LogMemoryState(ILogger logger);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "HTTP API at {Urls}, e.g. GET /api/urls/%2Fhome")]
+    private static partial void LogHttp(ILogger logger, string urls);
+}

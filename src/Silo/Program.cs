@@ -1,0 +1,4 @@
+using OrleansStreams.Silo;
+
+var app = OrleansStreamsApp.Build(args);
+await app.RunAsync();
