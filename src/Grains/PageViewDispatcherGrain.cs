@@ -32,6 +32,7 @@ internal sealed partial class PageViewDispatcherGrain(IOptions<ProcessingOptions
     private long _nextOffset = -1;
     private DateTime _lastCommit = DateTime.UtcNow;
     private DateTime? _rewindRequestedAt;
+    private bool _pending;
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
@@ -95,6 +96,7 @@ internal sealed partial class PageViewDispatcherGrain(IOptions<ProcessingOptions
         await Task.WhenAll(_urls.ApplyAsync(_source, views, _uncommitted), _users.ApplyAsync(_source, views, _uncommitted));
         _uncommitted.AddRange(views);
         _nextOffset = Math.Max(_nextOffset, items[^1].Item.Offset + 1);
+        _pending = true;
 
         if (DateTime.UtcNow - _lastCommit >= options.Value.CommitInterval)
         {
@@ -104,7 +106,7 @@ internal sealed partial class PageViewDispatcherGrain(IOptions<ProcessingOptions
 
     public async Task CommitAsync()
     {
-        if (_nextOffset < 0 || _nextOffset == _committed)
+        if (!_pending)
         {
             return;
         }
@@ -112,6 +114,7 @@ internal sealed partial class PageViewDispatcherGrain(IOptions<ProcessingOptions
         await Task.WhenAll(_urls.FlushAsync(_source, _uncommitted), _users.FlushAsync(_source, _uncommitted));
         await _checkpoint.CommitAsync(_nextOffset);
         _committed = _nextOffset;
+        _pending = false;
         _uncommitted.Clear();
         _urls.Clear();
         _users.Clear();

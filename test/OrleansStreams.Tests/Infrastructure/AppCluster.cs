@@ -1,0 +1,54 @@
+using Orleans.Hosting;
+using Orleans.TestingHost;
+using OrleansStreams.Silo.Hosting;
+using OrleansStreams.Streaming.Kafka.Embedded;
+
+namespace OrleansStreams.Tests.Infrastructure;
+
+/// <summary>
+/// An in-process Orleans test cluster wired exactly as the product's silo (<see cref="SiloBuilderExtensions.AddOrleansStreams"/>),
+/// reading from an embedded Kafka of its own.
+/// </summary>
+public sealed class AppCluster : IAsyncDisposable
+{
+    private AppCluster(TestCluster cluster) => Cluster = cluster;
+
+    public TestCluster Cluster { get; }
+
+    public IGrainFactory Grains => Cluster.GrainFactory;
+
+    public static async Task<AppCluster> StartAsync(EmbeddedKafkaCluster kafka, IDictionary<string, string>? settings = null, int silos = 1)
+    {
+        var builder = new TestClusterBuilder((short)silos);
+        builder.Options.ClusterId = "test-" + Guid.NewGuid().ToString("N")[..8];
+        builder.Properties["Kafka:BootstrapServers"] = kafka.BootstrapServers;
+        builder.Properties["Kafka:PartitionCount"] = "8";
+        builder.Properties["Processing:CommitInterval"] = "00:00:00.500";
+        foreach (var (key, value) in settings ?? new Dictionary<string, string>())
+        {
+            builder.Properties[key] = value;
+        }
+
+        builder.AddSiloBuilderConfigurator<ProductSilo>();
+        var cluster = builder.Build();
+        await cluster.DeployAsync();
+        return new AppCluster(cluster);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        try
+        {
+            await Cluster.StopAllSilosAsync();
+        }
+        finally
+        {
+            await Cluster.DisposeAsync();
+        }
+    }
+
+    private sealed class ProductSilo : ISiloConfigurator
+    {
+        public void Configure(ISiloBuilder siloBuilder) => siloBuilder.AddOrleansStreams(siloBuilder.Configuration);
+    }
+}

@@ -1,0 +1,59 @@
+using System.Text.Json;
+using Confluent.Kafka;
+using OrleansStreams.Grains;
+
+namespace OrleansStreams.Tests.Infrastructure;
+
+/// <summary>Produces test records with an ordinary Confluent producer, as users' applications do.</summary>
+public static class KafkaTestData
+{
+    public static async Task ProduceAsync(string bootstrapServers, string topic, IEnumerable<(string? Key, byte[]? Value)> records, int? partitions = null)
+    {
+        using var producer = new ProducerBuilder<string?, byte[]?>(new ProducerConfig
+        {
+            BootstrapServers = bootstrapServers,
+            EnableIdempotence = true,
+            Acks = Acks.All,
+            LingerMs = 5,
+        }).Build();
+        var index = 0;
+        foreach (var (key, value) in records)
+        {
+            var message = new Message<string?, byte[]?> { Key = key, Value = value };
+            if (partitions is { } count)
+            {
+                producer.Produce(new TopicPartition(topic, index % count), message);
+            }
+            else
+            {
+                producer.Produce(topic, message);
+            }
+
+            index++;
+        }
+
+        producer.Flush(TimeSpan.FromSeconds(30));
+        await Task.CompletedTask;
+    }
+
+    public static byte[] Json<T>(T value) => JsonSerializer.SerializeToUtf8Bytes(value);
+
+    /// <summary>Page views over <paramref name="urls"/> URLs and <paramref name="users"/> users, deterministic for a seed.</summary>
+    public static List<PageView> PageViews(int count, int urls, int users, int seed = 42)
+    {
+        var random = new Random(seed);
+        var start = 1_700_000_000.0;
+        return Enumerable.Range(0, count)
+            .Select(i => new PageView($"user-{random.Next(users)}", $"/page/{random.Next(urls)}", start + (i * 0.01)))
+            .ToList();
+    }
+
+    /// <summary>Last offset + 1 of every partition of <paramref name="topic"/>.</summary>
+    public static Dictionary<int, long> EndOffsets(string bootstrapServers, string topic, int partitions)
+    {
+        using var consumer = new ConsumerBuilder<Ignore, Ignore>(new ConsumerConfig { BootstrapServers = bootstrapServers, GroupId = "test-end-offsets" }).Build();
+        return Enumerable.Range(0, partitions).ToDictionary(
+            p => p,
+            p => consumer.QueryWatermarkOffsets(new TopicPartition(topic, p), TimeSpan.FromSeconds(10)).High.Value);
+    }
+}
