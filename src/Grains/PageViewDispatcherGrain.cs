@@ -33,6 +33,8 @@ internal sealed partial class PageViewDispatcherGrain(IOptions<ProcessingOptions
     private DateTime _lastCommit = DateTime.UtcNow;
     private DateTime? _rewindRequestedAt;
     private bool _pending;
+    private long _processed;
+    private long _rejected;
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
@@ -81,6 +83,7 @@ internal sealed partial class PageViewDispatcherGrain(IOptions<ProcessingOptions
             var record = item.Item;
             if (record.Value is null)
             {
+                _rejected++;
                 LogRejected(_source, record.Offset, nameof(FailureReason.Malformed), "value is null");
             }
             else if (EventParser.TryParsePageView(record.Value, out var view, out var error))
@@ -89,6 +92,7 @@ internal sealed partial class PageViewDispatcherGrain(IOptions<ProcessingOptions
             }
             else
             {
+                _rejected++;
                 LogRejected(_source, record.Offset, nameof(FailureReason.Malformed), error);
             }
         }
@@ -97,6 +101,7 @@ internal sealed partial class PageViewDispatcherGrain(IOptions<ProcessingOptions
         _uncommitted.AddRange(views);
         _nextOffset = Math.Max(_nextOffset, items[^1].Item.Offset + 1);
         _pending = true;
+        _processed += items.Count;
 
         if (DateTime.UtcNow - _lastCommit >= options.Value.CommitInterval)
         {
@@ -120,6 +125,9 @@ internal sealed partial class PageViewDispatcherGrain(IOptions<ProcessingOptions
         _users.Clear();
         _lastCommit = DateTime.UtcNow;
     }
+
+    public Task<PartitionStatus> GetStatusAsync() =>
+        Task.FromResult(new PartitionStatus(_source, _processed, _rejected, _committed, _nextOffset));
 
     public Task OnCompletedAsync() => Task.CompletedTask;
 

@@ -1,0 +1,75 @@
+using OrleansStreams.Grains;
+using OrleansStreams.Streaming.Kafka;
+using OrleansStreams.Streaming.Kafka.Embedded;
+using OrleansStreams.Tests.Infrastructure;
+
+namespace OrleansStreams.Tests.App;
+
+/// <summary>The whole app in an in-process test cluster, fed by an ordinary Confluent producer.</summary>
+public sealed class PageViewTotalsTests
+{
+    private const int Partitions = 8;
+
+    [Fact]
+    public async Task every_url_and_user_total_equals_what_was_produced_and_rewinding_to_zero_changes_none()
+    {
+        using var kafka = EmbeddedKafkaCluster.Start();
+        kafka.CreateTopic(Topics.PageViews, Partitions);
+        kafka.CreateTopic(Topics.Clicks, Partitions);
+        await using var app = await AppCluster.StartAsync(kafka);
+
+        var views = KafkaTestData.PageViews(10_000, urls: 50, users: 500);
+        await KafkaTestData.ProduceAsync(kafka.BootstrapServers, Topics.PageViews, views.Select(v => ((string?)v.UserId, (byte[]?)KafkaTestData.Json(v))));
+
+        var expectedUrls = views.GroupBy(v => v.Url).ToDictionary(g => g.Key, g => (long)g.Count());
+        var expectedUsers = views.GroupBy(v => v.UserId).ToDictionary(g => g.Key, g => (long)g.Count());
+        Assert.Equal(50, expectedUrls.Count);
+
+        await Eventually.Until(() => UrlTotals(app, expectedUrls.Keys), t => t.Values.Sum() == 10_000, TimeSpan.FromSeconds(60), "all 10,000 views counted");
+        await AssertTotals(app, expectedUrls, expectedUsers);
+
+        // Every partition's durable offset reaches the partition's end once the grains have flushed.
+        var ends = KafkaTestData.EndOffsets(kafka.BootstrapServers, Topics.PageViews, Partitions);
+        await Eventually.Until(() => Checkpoints(app), c => c.SequenceEqual(ends.OrderBy(e => e.Key).Select(e => e.Value)), TimeSpan.FromSeconds(30), "checkpoints at the end offsets");
+
+        // Read every partition again from offset 0: the grains have applied it all already.
+        for (var p = 0; p < Partitions; p++)
+        {
+            await KafkaCheckpoints.Get(app.Grains, Topics.StreamProvider, Topics.PageViews, p).RewindAsync(0);
+        }
+
+        // Plus one more view per partition after the rewind; each partition delivers its records in order.
+        var markers = Enumerable.Range(0, Partitions).Select(p => new PageView($"marker-{p}", "/after-rewind", 1_800_000_000 + p)).ToList();
+        await KafkaTestData.ProduceAsync(kafka.BootstrapServers, Topics.PageViews, markers.Select(m => ((string?)m.UserId, (byte[]?)KafkaTestData.Json(m))), Partitions);
+
+        // Everything is delivered twice (once before, once after the rewind); the markers once or twice,
+        // depending on whether a receiver read them before it saw the rewind request.
+        await Eventually.Until(() => RecordsProcessed(app), n => n >= (2 * 10_000) + Partitions, TimeSpan.FromSeconds(60), "every record delivered again");
+        Assert.InRange(await RecordsProcessed(app), (2 * 10_000) + Partitions, 2 * (10_000 + Partitions));
+        await Eventually.Until(() => app.Grains.GetGrain<IUrlGrain>("/after-rewind").GetTotalsAsync(), t => t.Total == Partitions, TimeSpan.FromSeconds(30), "markers counted");
+        await AssertTotals(app, expectedUrls, expectedUsers);
+    }
+
+    private static async Task<long> RecordsProcessed(AppCluster app) =>
+        (await Task.WhenAll(Enumerable.Range(0, Partitions).Select(p =>
+            app.Grains.GetGrain<IPageViewDispatcherGrain>(p.ToString(System.Globalization.CultureInfo.InvariantCulture)).GetStatusAsync())))
+        .Sum(s => s.RecordsProcessed);
+
+    private static async Task AssertTotals(AppCluster app, Dictionary<string, long> expectedUrls, Dictionary<string, long> expectedUsers)
+    {
+        Assert.Equal(expectedUrls, await UrlTotals(app, expectedUrls.Keys));
+        var users = await Task.WhenAll(expectedUsers.Keys.Select(u => app.Grains.GetGrain<IUserGrain>(u).GetTotalsAsync()));
+        Assert.Equal(expectedUsers, users.ToDictionary(u => u.UserId, u => u.Views));
+    }
+
+    private static async Task<Dictionary<string, long>> UrlTotals(AppCluster app, IEnumerable<string> urls)
+    {
+        var totals = await Task.WhenAll(urls.Select(u => app.Grains.GetGrain<IUrlGrain>(u).GetTotalsAsync()));
+        return totals.ToDictionary(t => t.Url, t => t.Total);
+    }
+
+    private static async Task<long[]> Checkpoints(AppCluster app) =>
+        (await Task.WhenAll(Enumerable.Range(0, Partitions).Select(p => KafkaCheckpoints.Get(app.Grains, Topics.StreamProvider, Topics.PageViews, p).GetAsync())))
+        .Select(c => c.NextOffset)
+        .ToArray();
+}
