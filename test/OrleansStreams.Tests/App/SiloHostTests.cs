@@ -1,0 +1,86 @@
+using System.Globalization;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using OrleansStreams.Silo;
+using OrleansStreams.Tests.Infrastructure;
+
+namespace OrleansStreams.Tests.App;
+
+/// <summary>The real silo host, as <c>dotnet run --project src/Silo</c> starts it.</summary>
+public sealed class SiloHostTests
+{
+    private static WebApplication Build(params (string Key, string Value)[] settings) =>
+        OrleansStreamsApp.Build([], config => config.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Urls"] = "http://127.0.0.1:0",
+            ["Orleans:SiloPort"] = FreePort.Next().ToString(CultureInfo.InvariantCulture),
+            ["Orleans:GatewayPort"] = FreePort.Next().ToString(CultureInfo.InvariantCulture),
+            ["Orleans:ClusterId"] = "host-test-" + Guid.NewGuid().ToString("N")[..8],
+            ["Reporter:Interval"] = "00:00:01",
+        }.Concat(settings.Select(s => KeyValuePair.Create(s.Key, (string?)s.Value)))));
+
+    [Theory]
+    [InlineData("Kafka:PartitionCount", "-1", "PartitionCount")]
+    [InlineData("Kafka:MaxBatchSize", "0", "MaxBatchSize")]
+    [InlineData("Processing:CommitInterval", "-00:00:01", "CommitInterval")]
+    [InlineData("Storage:Provider", "Floppy", "Storage:Provider")]
+    [InlineData("Generator:RatePerSecond", "0", "RatePerSecond")]
+    public async Task bad_setting_stops_startup_with_a_message_naming_it(string key, string value, string named)
+    {
+        var ex = await Record.ExceptionAsync(async () =>
+        {
+            await using var app = Build((key, value));
+            await app.StartAsync();
+            await app.StopAsync();
+        });
+        Assert.NotNull(ex);
+        var messages = string.Join(" | ", Flatten(ex));
+        Assert.Contains(named, messages, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task dev_mode_counts_demo_traffic_and_serves_totals_over_http()
+    {
+        await using var app = Build(("Generator:RatePerSecond", "500"));
+        await app.StartAsync();
+        try
+        {
+            var address = app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.Single();
+            using var http = new HttpClient { BaseAddress = new Uri(address) };
+            var home = await Eventually.Until(
+                () => http.GetFromJsonAsync<JsonElement>("/api/urls/%2Fhome"),
+                json => json.GetProperty("total").GetInt64() > 0,
+                TimeSpan.FromSeconds(60),
+                "/home counted from the demo traffic");
+            Assert.Equal("/home", home.GetProperty("url").GetString());
+
+            var unknown = await http.GetFromJsonAsync<JsonElement>("/api/urls/%2Fnever-seen");
+            Assert.Equal(0, unknown.GetProperty("total").GetInt64());
+        }
+        finally
+        {
+            await app.StopAsync();
+        }
+    }
+
+    private static IEnumerable<string> Flatten(Exception ex)
+    {
+        for (Exception? e = ex; e is not null; e = e.InnerException)
+        {
+            yield return e.Message;
+            if (e is AggregateException aggregate)
+            {
+                foreach (var inner in aggregate.InnerExceptions.SelectMany(Flatten))
+                {
+                    yield return inner;
+                }
+            }
+        }
+    }
+}
