@@ -1,6 +1,7 @@
 using Orleans.Hosting;
 using Orleans.TestingHost;
 using OrleansStreams.Silo.Hosting;
+using OrleansStreams.Streaming.Kafka;
 using OrleansStreams.Streaming.Kafka.Embedded;
 
 namespace OrleansStreams.Tests.Infrastructure;
@@ -21,6 +22,12 @@ public sealed class AppCluster : IAsyncDisposable
     {
         var builder = new TestClusterBuilder((short)silos);
         builder.Options.ClusterId = "test-" + Guid.NewGuid().ToString("N")[..8];
+        if (settings?.TryGetValue("Orleans:ServiceId", out var serviceId) == true)
+        {
+            // Storage is keyed by service id: clusters that share one see each other's state.
+            builder.Options.ServiceId = serviceId;
+        }
+
         builder.Properties["Kafka:BootstrapServers"] = kafka.BootstrapServers;
         builder.Properties["Kafka:PartitionCount"] = "8";
         builder.Properties["Processing:CommitInterval"] = "00:00:00.500";
@@ -49,6 +56,20 @@ public sealed class AppCluster : IAsyncDisposable
 
     private sealed class ProductSilo : ISiloConfigurator
     {
-        public void Configure(ISiloBuilder siloBuilder) => siloBuilder.AddOrleansStreams(siloBuilder.Configuration);
+        public void Configure(ISiloBuilder siloBuilder)
+        {
+            var config = siloBuilder.Configuration;
+            siloBuilder.AddOrleansStreams(config);
+            if (config["Test:ProviderTopic"] is { Length: > 0 } topic)
+            {
+                // A second Kafka provider on a topic of its own, for tests of the provider alone.
+                siloBuilder.AddKafkaStreams(Provider.RecordingGrain.ProviderName, options =>
+                {
+                    options.BootstrapServers = config["Kafka:BootstrapServers"]!;
+                    options.Topics = [topic];
+                    options.MaxBatchSize = 100;
+                });
+            }
+        }
     }
 }
