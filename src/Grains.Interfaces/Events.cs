@@ -19,6 +19,6 @@ public sealed record ClickEvent(
     [property: Id(2), JsonPropertyName("click_time")] double ClickTime,
     [property: Id(3), JsonPropertyName("event_id"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? EventId = null);
 
-/// <summary>A page view and the Kafka offset it was read at, in its source partition.</summary>
-[GenerateSerializer, Immutable, Alias("OrleansStreams.PositionedPageView")]
-public sealed record PositionedPageView([property: Id(0)] long Offset, [property: Id(1)] PageView View);
+/// <summary>An event and the Kafka offset it was read at, in its source partition.</summary>
+[GenerateSerializer, Immutable, Alias("OrleansStreams.Positioned`1")]
+public sealed record Positioned<T>([property: Id(0)] long Offset, [property: Id(1)] T Event);

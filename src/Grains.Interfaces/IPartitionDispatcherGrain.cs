@@ -2,9 +2,9 @@ using Orleans;
 
 namespace OrleansStreams.Grains;
 
-/// <summary>Processes one Kafka partition of <c>pageviews</c>: key is the partition number.</summary>
-[Alias("OrleansStreams.IPageViewDispatcherGrain")]
-public interface IPageViewDispatcherGrain : IGrainWithStringKey
+/// <summary>Processes one Kafka partition of an input topic: the key is the partition number.</summary>
+[Alias("OrleansStreams.IPartitionDispatcherGrain")]
+public interface IPartitionDispatcherGrain : IGrainWithStringKey
 {
     /// <summary>Flushes what the partition's grains applied and advances its durable offset.</summary>
     [Alias("Commit")]
@@ -14,6 +14,14 @@ public interface IPageViewDispatcherGrain : IGrainWithStringKey
     Task<PartitionStatus> GetStatusAsync();
 }
 
+/// <summary>Processes one partition of <c>pageviews</c>.</summary>
+[Alias("OrleansStreams.IPageViewDispatcherGrain")]
+public interface IPageViewDispatcherGrain : IPartitionDispatcherGrain;
+
+/// <summary>Processes one partition of <c>clicks</c>.</summary>
+[Alias("OrleansStreams.IClickDispatcherGrain")]
+public interface IClickDispatcherGrain : IPartitionDispatcherGrain;
+
 /// <summary>What a partition's processor has done since it was activated.</summary>
 [GenerateSerializer, Immutable, Alias("OrleansStreams.PartitionStatus")]
 public sealed record PartitionStatus(
@@ -21,4 +29,5 @@ public sealed record PartitionStatus(
     [property: Id(1)] long RecordsProcessed,
     [property: Id(2)] long RecordsRejected,
     [property: Id(3)] long CommittedOffset,
-    [property: Id(4)] long NextOffset);
+    [property: Id(4)] long NextOffset,
+    [property: Id(5)] long DeadLetters = 0);

@@ -5,6 +5,7 @@ public static class Topics
 {
     public const string PageViews = "pageviews";
     public const string Clicks = "clicks";
+    public const string ProcessingFailures = "processing_failures";
 
     /// <summary>Name of the Kafka stream provider in every silo and client.</summary>
     public const string StreamProvider = "kafka";

@@ -8,6 +8,21 @@ public sealed class ProcessingOptions
     /// <summary>How often each partition flushes the grains it touched and advances its durable offset.</summary>
     public TimeSpan CommitInterval { get; set; } = TimeSpan.FromSeconds(1);
 
+    /// <summary>Largest record value accepted; larger ones are dead-lettered as malformed, whole.</summary>
+    public int MaxValueBytes { get; set; } = 64 * 1024;
+
+    /// <summary>Retries of a record whose processing throws, before it is dead-lettered.</summary>
+    public int MaxRetries { get; set; } = 3;
+
+    /// <summary>First retry delay; each retry doubles it.</summary>
+    public TimeSpan RetryBaseDelay { get; set; } = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>Validation rule: URLs containing any of these are rejected as invalid (the Faust reference's rule is "test").</summary>
+    public List<string> RejectUrlsContaining { get; set; } = [];
+
+    /// <summary>Validation rule: longest URL accepted.</summary>
+    public int MaxUrlLength { get; set; } = 2048;
+
     /// <summary>Every problem with the options, each naming its setting.</summary>
     public static IEnumerable<string> Validate(ProcessingOptions options)
     {
@@ -16,5 +31,50 @@ public sealed class ProcessingOptions
         {
             yield return $"{Section}:{nameof(CommitInterval)} must be between 0 and 10 minutes (was {options.CommitInterval}).";
         }
+
+        if (options.MaxValueBytes < 64)
+        {
+            yield return $"{Section}:{nameof(MaxValueBytes)} must be at least 64 (was {options.MaxValueBytes}).";
+        }
+
+        if (options.MaxRetries is < 0 or > 20)
+        {
+            yield return $"{Section}:{nameof(MaxRetries)} must be between 0 and 20 (was {options.MaxRetries}).";
+        }
+
+        if (options.RetryBaseDelay < TimeSpan.Zero || options.RetryBaseDelay > TimeSpan.FromMinutes(1))
+        {
+            yield return $"{Section}:{nameof(RetryBaseDelay)} must be between 0 and 1 minute (was {options.RetryBaseDelay}).";
+        }
+
+        if (options.MaxUrlLength < 1)
+        {
+            yield return $"{Section}:{nameof(MaxUrlLength)} must be at least 1 (was {options.MaxUrlLength}).";
+        }
+
+        if (options.RejectUrlsContaining.Any(string.IsNullOrEmpty))
+        {
+            yield return $"{Section}:{nameof(RejectUrlsContaining)} must not contain an empty entry.";
+        }
+    }
+
+    /// <summary>Why a URL breaks the validation rules, or null.</summary>
+    public string? ValidateUrl(string url)
+    {
+        ArgumentNullException.ThrowIfNull(url);
+        if (url.Length > MaxUrlLength)
+        {
+            return $"url is longer than {Section}:{nameof(MaxUrlLength)} ({MaxUrlLength})";
+        }
+
+        foreach (var fragment in RejectUrlsContaining)
+        {
+            if (url.Contains(fragment, StringComparison.Ordinal))
+            {
+                return $"url contains \"{fragment}\" ({Section}:{nameof(RejectUrlsContaining)})";
+            }
+        }
+
+        return null;
     }
 }

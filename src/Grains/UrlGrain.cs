@@ -15,15 +15,27 @@ public sealed class UrlState : SinkState
 internal sealed class UrlGrain(
     [PersistentState("url", GrainStorage.Name)] IPersistentState<UrlState> state,
     UrlCatalog catalog,
-    ILogger<UrlGrain> logger) : PageViewSinkGrain<UrlState>(state, logger), IUrlGrain
+    IEnumerable<IPageViewHandler> handlers,
+    ILogger<UrlGrain> logger) : SinkGrain<UrlState>(state, logger), IUrlGrain
 {
+    private readonly IPageViewHandler[] _handlers = [.. handlers];
+
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
         catalog.Add(this.GetPrimaryKeyString());
         return base.OnActivateAsync(cancellationToken);
     }
 
-    public Task<UrlTotals> GetTotalsAsync() => Task.FromResult(new UrlTotals(this.GetPrimaryKeyString(), State.Total));
+    public Task<SinkReceipt> ApplyPageViewsAsync(string source, Guid expectedActivation, Positioned<PageView>[] views) =>
+        ApplyAsync(source, expectedActivation, views, view =>
+        {
+            foreach (var handler in _handlers)
+            {
+                handler.Handle(view);
+            }
 
-    protected override void Apply(PageView view) => State.Total++;
+            State.Total++;
+        });
+
+    public Task<UrlTotals> GetTotalsAsync() => Task.FromResult(new UrlTotals(this.GetPrimaryKeyString(), State.Total));
 }

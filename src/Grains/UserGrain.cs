@@ -9,14 +9,21 @@ public sealed class UserState : SinkState
 {
     [Id(0)]
     public long Views { get; set; }
+
+    [Id(1)]
+    public long Clicks { get; set; }
 }
 
-/// <summary>Durable views of one user (the key).</summary>
+/// <summary>Durable views and clicks of one user (the key).</summary>
 internal sealed class UserGrain(
     [PersistentState("user", GrainStorage.Name)] IPersistentState<UserState> state,
-    ILogger<UserGrain> logger) : PageViewSinkGrain<UserState>(state, logger), IUserGrain
+    ILogger<UserGrain> logger) : SinkGrain<UserState>(state, logger), IUserGrain
 {
-    public Task<UserTotals> GetTotalsAsync() => Task.FromResult(new UserTotals(this.GetPrimaryKeyString(), State.Views));
+    public Task<SinkReceipt> ApplyPageViewsAsync(string source, Guid expectedActivation, Positioned<PageView>[] views) =>
+        ApplyAsync(source, expectedActivation, views, _ => State.Views++);
 
-    protected override void Apply(PageView view) => State.Views++;
+    public Task<SinkReceipt> ApplyClicksAsync(string source, Guid expectedActivation, Positioned<ClickEvent>[] clicks) =>
+        ApplyAsync(source, expectedActivation, clicks, _ => State.Clicks++);
+
+    public Task<UserTotals> GetTotalsAsync() => Task.FromResult(new UserTotals(this.GetPrimaryKeyString(), State.Views, State.Clicks));
 }

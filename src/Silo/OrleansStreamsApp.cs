@@ -23,6 +23,7 @@ public static partial class OrleansStreamsApp
             var partitions = Math.Max(1, SiloSettings.PartitionCount(config));
             embedded.CreateTopic(Topics.PageViews, partitions);
             embedded.CreateTopic(Topics.Clicks, partitions);
+            embedded.CreateTopic(Topics.ProcessingFailures, partitions);
             config["Kafka:BootstrapServers"] = embedded.BootstrapServers;
         }
 

@@ -6,11 +6,17 @@ namespace OrleansStreams.Grains.Core;
 /// </summary>
 public static class HighWaterMarks
 {
+    /// <summary>Whether <paramref name="offset"/> of <paramref name="source"/> has not been applied yet.</summary>
+    public static bool IsNew(Dictionary<string, long> marks, string source, long offset)
+    {
+        ArgumentNullException.ThrowIfNull(marks);
+        return !marks.TryGetValue(source, out var mark) || offset > mark;
+    }
+
     /// <summary>Advances the mark of <paramref name="source"/> to <paramref name="offset"/> if it is new.</summary>
     public static bool TryAdvance(Dictionary<string, long> marks, string source, long offset)
     {
-        ArgumentNullException.ThrowIfNull(marks);
-        if (marks.TryGetValue(source, out var mark) && offset <= mark)
+        if (!IsNew(marks, source, offset))
         {
             return false;
         }

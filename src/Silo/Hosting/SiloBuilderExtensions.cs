@@ -43,6 +43,7 @@ public static class SiloBuilderExtensions
         silo.Services.AddTransient<IConfigurationValidator>(sp => new ProcessingOptionsValidator(
             sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<ProcessingOptions>>().Value));
         silo.Services.AddSingleton<UrlCatalog>();
+        silo.Services.AddKafkaOutput(Topics.StreamProvider);
         return silo;
     }
 

@@ -5,7 +5,7 @@ using OrleansStreams.Grains.Core;
 
 namespace OrleansStreams.Grains;
 
-/// <summary>State every page-view sink keeps: with its counters, one high-water mark per source partition.</summary>
+/// <summary>State every sink keeps: with its own data, one high-water mark per source partition.</summary>
 [GenerateSerializer, Alias("OrleansStreams.SinkState")]
 public class SinkState
 {
@@ -14,36 +14,16 @@ public class SinkState
 }
 
 /// <summary>
-/// Applies partition-ordered page views exactly once and persists only when the partition's dispatcher flushes,
-/// so that counters and their high-water marks are always written together.
+/// Applies partition-ordered records exactly once and persists when its dispatcher flushes, so that data and
+/// high-water marks are always written together. A record whose processing throws is not marked applied.
 /// </summary>
-internal abstract partial class PageViewSinkGrain<TState>(IPersistentState<TState> state, ILogger logger) : Grain, IPageViewSink
+internal abstract partial class SinkGrain<TState>(IPersistentState<TState> state, ILogger logger) : Grain, ISink
     where TState : SinkState, new()
 {
     private readonly Guid _activation = Guid.NewGuid();
     private bool _dirty;
 
     protected TState State => state.State;
-
-    public Task<SinkReceipt> ApplyPageViewsAsync(string source, Guid expectedActivation, PositionedPageView[] views)
-    {
-        ArgumentNullException.ThrowIfNull(views);
-        if (expectedActivation != Guid.Empty && expectedActivation != _activation)
-        {
-            return Task.FromResult(new SinkReceipt(_activation, Accepted: false));
-        }
-
-        foreach (var view in views)
-        {
-            if (HighWaterMarks.TryAdvance(state.State.HighWaterMarks, source, view.Offset))
-            {
-                Apply(view.View);
-                _dirty = true;
-            }
-        }
-
-        return Task.FromResult(new SinkReceipt(_activation, Accepted: true));
-    }
 
     public async Task<SinkReceipt> FlushAsync(Guid expectedActivation)
     {
@@ -75,7 +55,37 @@ internal abstract partial class PageViewSinkGrain<TState>(IPersistentState<TStat
         await base.OnDeactivateAsync(reason, cancellationToken);
     }
 
-    protected abstract void Apply(PageView view);
+    protected Task<SinkReceipt> ApplyAsync<T>(string source, Guid expectedActivation, Positioned<T>[] items, Action<T> apply)
+    {
+        ArgumentNullException.ThrowIfNull(items);
+        if (expectedActivation != Guid.Empty && expectedActivation != _activation)
+        {
+            return Task.FromResult(new SinkReceipt(_activation, Accepted: false));
+        }
+
+        foreach (var item in items)
+        {
+            if (HighWaterMarks.IsNew(state.State.HighWaterMarks, source, item.Offset))
+            {
+                try
+                {
+                    apply(item.Event);
+                }
+                catch (Exception ex) when (ex is not OutOfMemoryException)
+                {
+                    throw new RecordProcessingException(item.Offset, $"{ex.GetType().Name}: {ex.Message}");
+                }
+
+                state.State.HighWaterMarks[source] = item.Offset;
+                _dirty = true;
+            }
+        }
+
+        return Task.FromResult(new SinkReceipt(_activation, Accepted: true));
+    }
+
+    /// <summary>For changes a grain makes on its own (timers): persisted with the next flush or deactivation.</summary>
+    protected void MarkDirty() => _dirty = true;
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Could not persist {Key} while deactivating; its partition will resend")]
     private partial void LogFlushOnDeactivateFailed(Exception exception, string key);

@@ -1,0 +1,53 @@
+using Orleans;
+using Orleans.Concurrency;
+
+namespace OrleansStreams.Grains;
+
+/// <summary>
+/// A grain that applies records of source partitions ("topic/partition") in offset order, ignoring any at or
+/// below the highest offset it has applied from that partition, and persists when its dispatcher flushes.
+/// Every apply takes the activation the caller expects (or empty): when the grain answers from another
+/// activation, unflushed work was lost with the old one, nothing is applied, and the caller resends it first.
+/// </summary>
+[Alias("OrleansStreams.ISink")]
+public interface ISink : IGrainWithStringKey
+{
+    /// <summary>Persists everything applied so far; accepted only if this is still <paramref name="expectedActivation"/>.</summary>
+    [Alias("Flush")]
+    Task<SinkReceipt> FlushAsync(Guid expectedActivation);
+}
+
+/// <summary>Durable views of one URL (the key).</summary>
+[Alias("OrleansStreams.IUrlGrain")]
+public interface IUrlGrain : ISink
+{
+    [Alias("ApplyPageViews")]
+    Task<SinkReceipt> ApplyPageViewsAsync(string source, Guid expectedActivation, [Immutable] Positioned<PageView>[] views);
+
+    [Alias("GetTotals")]
+    Task<UrlTotals> GetTotalsAsync();
+}
+
+/// <summary>Durable views and clicks of one user (the key).</summary>
+[Alias("OrleansStreams.IUserGrain")]
+public interface IUserGrain : ISink
+{
+    [Alias("ApplyPageViews")]
+    Task<SinkReceipt> ApplyPageViewsAsync(string source, Guid expectedActivation, [Immutable] Positioned<PageView>[] views);
+
+    [Alias("ApplyClicks")]
+    Task<SinkReceipt> ApplyClicksAsync(string source, Guid expectedActivation, [Immutable] Positioned<ClickEvent>[] clicks);
+
+    [Alias("GetTotals")]
+    Task<UserTotals> GetTotalsAsync();
+}
+
+/// <summary>Which activation answered, and whether it was the one the caller expected.</summary>
+[GenerateSerializer, Immutable, Alias("OrleansStreams.SinkReceipt")]
+public readonly record struct SinkReceipt([property: Id(0)] Guid Activation, [property: Id(1)] bool Accepted);
+
+[GenerateSerializer, Immutable, Alias("OrleansStreams.UrlTotals")]
+public sealed record UrlTotals([property: Id(0)] string Url, [property: Id(1)] long Total);
+
+[GenerateSerializer, Immutable, Alias("OrleansStreams.UserTotals")]
+public sealed record UserTotals([property: Id(0)] string UserId, [property: Id(1)] long Views, [property: Id(2)] long Clicks = 0);

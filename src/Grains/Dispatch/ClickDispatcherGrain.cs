@@ -1,0 +1,28 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Orleans;
+using Orleans.Placement;
+using OrleansStreams.Grains.Core;
+using OrleansStreams.Streaming.Kafka;
+
+namespace OrleansStreams.Grains.Dispatch;
+
+/// <summary>Processes one partition of <c>clicks</c>: each click goes to its user.</summary>
+[ImplicitStreamSubscription(Topics.Clicks)]
+[PreferLocalPlacement]
+internal sealed class ClickDispatcherGrain(IOptions<ProcessingOptions> options, KafkaOutput output, ILogger<ClickDispatcherGrain> logger)
+    : PartitionDispatcherGrain<ClickEvent>(options, output, logger), IClickDispatcherGrain
+{
+    protected override string Topic => Topics.Clicks;
+
+    protected override Route<ClickEvent>[] CreateRoutes() =>
+    [
+        new("user", click => click.UserId, key => GrainFactory.GetGrain<IUserGrain>(key),
+            (grain, source, expected, items) => ((IUserGrain)grain).ApplyClicksAsync(source, expected, items)),
+    ];
+
+    protected override bool TryParse(byte[] value, out ClickEvent parsed, out string error) =>
+        EventParser.TryParseClick(value, out parsed, out error);
+
+    protected override string? Validate(ClickEvent parsed) => Options.ValidateUrl(parsed.Url);
+}

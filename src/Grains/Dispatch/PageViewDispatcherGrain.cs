@@ -1,0 +1,30 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Orleans;
+using Orleans.Placement;
+using OrleansStreams.Grains.Core;
+using OrleansStreams.Streaming.Kafka;
+
+namespace OrleansStreams.Grains.Dispatch;
+
+/// <summary>Processes one partition of <c>pageviews</c>: each view counts for its URL and its user.</summary>
+[ImplicitStreamSubscription(Topics.PageViews)]
+[PreferLocalPlacement]
+internal sealed class PageViewDispatcherGrain(IOptions<ProcessingOptions> options, KafkaOutput output, ILogger<PageViewDispatcherGrain> logger)
+    : PartitionDispatcherGrain<PageView>(options, output, logger), IPageViewDispatcherGrain
+{
+    protected override string Topic => Topics.PageViews;
+
+    protected override Route<PageView>[] CreateRoutes() =>
+    [
+        new("url", view => view.Url, key => GrainFactory.GetGrain<IUrlGrain>(key),
+            (grain, source, expected, items) => ((IUrlGrain)grain).ApplyPageViewsAsync(source, expected, items)),
+        new("user", view => view.UserId, key => GrainFactory.GetGrain<IUserGrain>(key),
+            (grain, source, expected, items) => ((IUserGrain)grain).ApplyPageViewsAsync(source, expected, items)),
+    ];
+
+    protected override bool TryParse(byte[] value, out PageView parsed, out string error) =>
+        EventParser.TryParsePageView(value, out parsed, out error);
+
+    protected override string? Validate(PageView parsed) => Options.ValidateUrl(parsed.Url);
+}

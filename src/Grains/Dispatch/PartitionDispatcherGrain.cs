@@ -1,0 +1,263 @@
+using System.Globalization;
+using System.Text;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Orleans;
+using Orleans.Runtime;
+using Orleans.Streams;
+using Orleans.Streams.Core;
+using OrleansStreams.Grains.Core;
+using OrleansStreams.Streaming.Kafka;
+
+namespace OrleansStreams.Grains.Dispatch;
+
+/// <summary>
+/// Processes one partition of an input topic (the grain key is the partition number). It takes the partition's
+/// records in offset order, dead-letters those it cannot use, routes the others by key to their grains with
+/// sub-batches in parallel and awaits them all before the next batch. Every commit interval it flushes the
+/// grains it touched and only then advances the partition's durable offset, so a restart resumes exactly where
+/// persisted work ends.
+/// </summary>
+internal abstract partial class PartitionDispatcherGrain<TEvent>(
+    IOptions<ProcessingOptions> options,
+    KafkaOutput output,
+    ILogger logger) : Grain, IPartitionDispatcherGrain, IAsyncBatchObserver<KafkaRecord>, IStreamSubscriptionObserver
+{
+    /// <summary>Header naming the dead letter a record replays.</summary>
+    public const string ReplayHeader = "x-orleansstreams-replay-of";
+
+    /// <summary>Header restricting a replayed record to the routes that failed on it (comma-separated).</summary>
+    public const string RoutesHeader = "x-orleansstreams-routes";
+
+    private static readonly TimeSpan RewindRetry = TimeSpan.FromSeconds(10);
+    private Route<TEvent>[] _routes = [];
+    private Route<DeadLetter> _deadLetters = null!;
+    private RetryPolicy _retry = null!;
+    private IKafkaCheckpointGrain _checkpoint = null!;
+    private string _source = string.Empty;
+    private int _partition;
+    private long _committed = -1;
+    private long _nextOffset = -1;
+    private DateTime _lastCommit = DateTime.UtcNow;
+    private DateTime? _rewindRequestedAt;
+    private bool _pending;
+    private long _processed;
+    private long _rejected;
+
+    protected abstract string Topic { get; }
+
+    protected ProcessingOptions Options => options.Value;
+
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        _partition = int.Parse(this.GetPrimaryKeyString(), NumberStyles.None, CultureInfo.InvariantCulture);
+        _source = string.Create(CultureInfo.InvariantCulture, $"{Topic}/{_partition}");
+        _routes = CreateRoutes();
+        _deadLetters = new Route<DeadLetter>(
+            "dead-letters",
+            d => DeadLetterShards.For(d.Partition),
+            key => GrainFactory.GetGrain<IDeadLetterGrain>(key),
+            (grain, source, expected, items) => ((IDeadLetterGrain)grain).ApplyDeadLettersAsync(source, expected, items));
+        _retry = new RetryPolicy(options.Value.MaxRetries, options.Value.RetryBaseDelay, logger);
+        _checkpoint = KafkaCheckpoints.Get(GrainFactory, Topics.StreamProvider, Topic, _partition);
+        _committed = (await _checkpoint.GetAsync()).NextOffset;
+        _nextOffset = _committed;
+        var interval = options.Value.CommitInterval;
+        this.RegisterGrainTimer(CommitAsync, interval, interval);
+        await base.OnActivateAsync(cancellationToken);
+    }
+
+    public Task OnSubscribed(IStreamSubscriptionHandleFactory handleFactory) =>
+        handleFactory.Create<KafkaRecord>().ResumeAsync(this);
+
+    public async Task OnNextAsync(IList<SequentialItem<KafkaRecord>> items)
+    {
+        if (items.Count == 0)
+        {
+            return;
+        }
+
+        var first = items[0].Item.Offset;
+        if (_nextOffset >= 0 && first > _nextOffset)
+        {
+            // Records between what is applied and this batch never reached this activation (it is new, or a
+            // delivery was abandoned): have the receiver read again from the durable offset.
+            if (_rewindRequestedAt is null || DateTime.UtcNow - _rewindRequestedAt > RewindRetry)
+            {
+                _rewindRequestedAt = DateTime.UtcNow;
+                var from = _committed >= 0 ? _committed : _nextOffset;
+                LogGap(_source, _nextOffset, first, from);
+                await _checkpoint.RewindAsync(from);
+            }
+
+            return;
+        }
+
+        _rewindRequestedAt = null;
+        var events = new List<Positioned<TEvent>>(items.Count);
+        var deadLetters = new SortedDictionary<long, DeadLetter>();
+        Dictionary<long, string[]>? restricted = null;
+        foreach (var item in items)
+        {
+            var record = item.Item;
+            var error = Read(record, out var reason, out var parsed);
+            if (error is not null)
+            {
+                deadLetters[record.Offset] = DeadLetterOf(record, reason, error, []);
+                continue;
+            }
+
+            events.Add(new Positioned<TEvent>(record.Offset, parsed!));
+            if (record.GetHeader(RoutesHeader) is { Length: > 0 } routes)
+            {
+                (restricted ??= [])[record.Offset] = Encoding.UTF8.GetString(routes).Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            }
+        }
+
+        var failures = await Task.WhenAll(_routes.Select(route => route.ApplyAsync(_source, For(route, events, restricted), _retry)));
+        var byOffset = items.ToDictionary(i => i.Item.Offset, i => i.Item);
+        for (var r = 0; r < _routes.Length; r++)
+        {
+            foreach (var (offset, error) in failures[r])
+            {
+                deadLetters[offset] = deadLetters.TryGetValue(offset, out var existing)
+                    ? existing with { Routes = [.. existing.Routes, _routes[r].Name], Error = existing.Error + "; " + error }
+                    : DeadLetterOf(byOffset[offset], FailureReason.ProcessingError, error, [_routes[r].Name]);
+            }
+        }
+
+        if (deadLetters.Count > 0)
+        {
+            await PublishAsync([.. deadLetters.Values]);
+        }
+
+        _nextOffset = Math.Max(_nextOffset, items[^1].Item.Offset + 1);
+        _pending = true;
+        _processed += items.Count;
+        _rejected += deadLetters.Count;
+
+        if (DateTime.UtcNow - _lastCommit >= options.Value.CommitInterval)
+        {
+            await CommitAsync();
+        }
+    }
+
+    public async Task CommitAsync()
+    {
+        if (!_pending)
+        {
+            return;
+        }
+
+        try
+        {
+            await Task.WhenAll(_routes.Select(r => r.FlushAsync(_source, _retry)).Append(_deadLetters.FlushAsync(_source, _retry)));
+            await _checkpoint.CommitAsync(_nextOffset);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            // The offset stays where it was; the next interval tries again.
+            LogCommitFailed(ex, _source);
+            return;
+        }
+
+        _committed = _nextOffset;
+        _pending = false;
+        foreach (var route in _routes)
+        {
+            route.Clear();
+        }
+
+        _deadLetters.Clear();
+        _lastCommit = DateTime.UtcNow;
+    }
+
+    public Task<PartitionStatus> GetStatusAsync() =>
+        Task.FromResult(new PartitionStatus(_source, _processed, _rejected, _committed, _nextOffset, _rejected));
+
+    public Task OnCompletedAsync() => Task.CompletedTask;
+
+    public Task OnErrorAsync(Exception ex)
+    {
+        LogStreamError(ex, _source);
+        return Task.CompletedTask;
+    }
+
+    /// <summary>The routes this topic's records take, each named (names appear in dead letters and replays).</summary>
+    protected abstract Route<TEvent>[] CreateRoutes();
+
+    protected abstract bool TryParse(byte[] value, out TEvent parsed, out string error);
+
+    /// <summary>Why a well-formed event breaks the validation rules, or null.</summary>
+    protected abstract string? Validate(TEvent parsed);
+
+    private string? Read(KafkaRecord record, out FailureReason reason, out TEvent? parsed)
+    {
+        parsed = default;
+        reason = FailureReason.Malformed;
+        if (record.Value is null)
+        {
+            return "value is null";
+        }
+
+        if (record.Value.Length > options.Value.MaxValueBytes)
+        {
+            return $"value of {record.Value.Length} bytes is larger than {ProcessingOptions.Section}:{nameof(ProcessingOptions.MaxValueBytes)} ({options.Value.MaxValueBytes})";
+        }
+
+        if (!TryParse(record.Value, out var value, out var error))
+        {
+            return error;
+        }
+
+        if (Validate(value) is { } invalid)
+        {
+            reason = FailureReason.Invalid;
+            return invalid;
+        }
+
+        parsed = value;
+        return null;
+    }
+
+    private static IReadOnlyList<Positioned<TEvent>> For(Route<TEvent> route, List<Positioned<TEvent>> events, Dictionary<long, string[]>? restricted) =>
+        restricted is null
+            ? events
+            : events.Where(e => !restricted.TryGetValue(e.Offset, out var routes) || routes.Contains(route.Name, StringComparer.Ordinal)).ToList();
+
+    private async Task PublishAsync(DeadLetter[] deadLetters)
+    {
+        foreach (var deadLetter in deadLetters)
+        {
+            LogDeadLetter(deadLetter.Id, deadLetter.Reason, deadLetter.Error);
+        }
+
+        // In Kafka first, keyed by the record's identity, so a re-emission after a crash is the same record.
+        await Task.WhenAll(deadLetters.Select(d => output.ProduceAsync(Topics.ProcessingFailures, Encoding.UTF8.GetBytes(d.Id), DeadLetterJson.Serialize(d))));
+        await _deadLetters.ApplyAsync(_source, [.. deadLetters.Select(d => new Positioned<DeadLetter>(d.Offset, d))], _retry);
+    }
+
+    private static DeadLetter DeadLetterOf(KafkaRecord record, FailureReason reason, string error, string[] routes) =>
+        new(ReasonName(reason), error, record.Topic, record.Partition, record.Offset, record.Key, record.Value, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() / 1000.0, routes);
+
+    internal static string ReasonName(FailureReason reason) => reason switch
+    {
+        FailureReason.Malformed => "malformed",
+        FailureReason.Invalid => "invalid",
+        FailureReason.ProcessingError => "processing_error",
+        FailureReason.Late => "late",
+        _ => throw new ArgumentOutOfRangeException(nameof(reason)),
+    };
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Dead letter {Id} ({Reason}): {Error}")]
+    private partial void LogDeadLetter(string id, string reason, string error);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Source}: expected offset {Expected} but got {Received}; asking to read again from {From}")]
+    private partial void LogGap(string source, long expected, long received, long from);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Source}: commit failed; retrying at the next interval")]
+    private partial void LogCommitFailed(Exception exception, string source);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Stream error on {Source}")]
+    private partial void LogStreamError(Exception exception, string source);
+}
