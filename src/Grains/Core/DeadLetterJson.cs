@@ -18,7 +18,39 @@ public static class DeadLetterJson
         using var buffer = new MemoryStream();
         using (var json = new Utf8JsonWriter(buffer))
         {
+            Write(json, deadLetter, withId: false);
+        }
+
+        return buffer.ToArray();
+    }
+
+    /// <summary>A JSON array of dead letters, each with its <c>id</c>.</summary>
+    public static byte[] SerializeList(IEnumerable<DeadLetter> deadLetters)
+    {
+        ArgumentNullException.ThrowIfNull(deadLetters);
+        using var buffer = new MemoryStream();
+        using (var json = new Utf8JsonWriter(buffer))
+        {
+            json.WriteStartArray();
+            foreach (var deadLetter in deadLetters)
+            {
+                Write(json, deadLetter, withId: true);
+            }
+
+            json.WriteEndArray();
+        }
+
+        return buffer.ToArray();
+    }
+
+    private static void Write(Utf8JsonWriter json, DeadLetter deadLetter, bool withId)
+    {
             json.WriteStartObject();
+            if (withId)
+            {
+                json.WriteString("id", deadLetter.Id);
+            }
+
             json.WriteString("reason", deadLetter.Reason);
             json.WriteString("error", deadLetter.Error);
             json.WriteString("topic", deadLetter.Topic);
@@ -39,9 +71,6 @@ public static class DeadLetterJson
             }
 
             json.WriteEndObject();
-        }
-
-        return buffer.ToArray();
     }
 
     /// <summary>The original bytes of a key or payload field of a serialized dead letter.</summary>

@@ -1,4 +1,6 @@
+using System.Text.Json.Serialization;
 using OrleansStreams.Grains;
+using OrleansStreams.Grains.Core;
 using OrleansStreams.Streaming.Kafka;
 
 namespace OrleansStreams.Silo.Api;
@@ -21,7 +23,7 @@ public static class ApiEndpoints
         api.MapGet("/users/{id}", async (string id, IGrainFactory grains) =>
         {
             var totals = await grains.GetGrain<IUserGrain>(id).GetTotalsAsync();
-            return Results.Ok(new UserTotalsResponse(totals.UserId, totals.Views));
+            return Results.Ok(new UserTotalsResponse(totals.UserId, totals.Views, totals.Clicks));
         });
 
         // Reads a partition again from an offset; grains ignore what they already applied, so totals do not change.
@@ -37,10 +39,52 @@ public static class ApiEndpoints
             return Results.Accepted();
         });
 
+        api.MapGet("/dead-letters", async (string? reason, int? limit, IGrainFactory grains) =>
+        {
+            if (reason is not null && !DeadLetterShards.Reasons.Contains(reason))
+            {
+                return Results.Problem($"Unknown reason '{reason}'; one of: {string.Join(", ", DeadLetterShards.Reasons)}.", statusCode: StatusCodes.Status400BadRequest);
+            }
+
+            if (limit is < 1 or > 10_000)
+            {
+                return Results.Problem("limit must be between 1 and 10000.", statusCode: StatusCodes.Status400BadRequest);
+            }
+
+            var list = await DeadLetters.ListAsync(grains, reason, limit ?? 100);
+            return Results.Bytes(DeadLetterJson.SerializeList(list), "application/json");
+        });
+
+        api.MapGet("/dead-letters/stats", async (IGrainFactory grains) =>
+        {
+            var stats = await DeadLetters.StatsAsync(grains);
+            return Results.Ok(new DeadLetterStatsResponse(stats.Total, stats.ByReason));
+        });
+
+        // Re-publishes dead letters to their source topic once their cause is fixed.
+        api.MapPost("/dead-letters/replay", async (ReplayRequest request, IGrainFactory grains, KafkaOutput output) =>
+        {
+            if (request.Ids is not { Length: > 0 })
+            {
+                return Results.Problem("Body must be {\"ids\": [\"topic/partition/offset\", ...]}.", statusCode: StatusCodes.Status400BadRequest);
+            }
+
+            var replayed = await DeadLetters.ReplayAsync(grains, output, request.Ids);
+            return Results.Ok(new ReplayResponse(replayed));
+        });
+
         return app;
     }
 
+    private sealed record ReplayRequest([property: JsonPropertyName("ids")] string[]? Ids);
+
+    private sealed record ReplayResponse([property: JsonPropertyName("replayed")] string[] Replayed);
+
+    private sealed record DeadLetterStatsResponse(
+        [property: JsonPropertyName("total")] long Total,
+        [property: JsonPropertyName("by_reason")] Dictionary<string, long> ByReason);
+
     private sealed record UrlTotalsResponse(string Url, long Total);
 
-    private sealed record UserTotalsResponse([property: System.Text.Json.Serialization.JsonPropertyName("user_id")] string UserId, long Views);
+    private sealed record UserTotalsResponse([property: JsonPropertyName("user_id")] string UserId, long Views, long Clicks);
 }

@@ -1,5 +1,7 @@
 using Orleans.Hosting;
 using Orleans.TestingHost;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 using OrleansStreams.Silo.Hosting;
 using OrleansStreams.Streaming.Kafka;
 using OrleansStreams.Streaming.Kafka.Embedded;
@@ -60,6 +62,11 @@ public sealed class AppCluster : IAsyncDisposable
         {
             var config = siloBuilder.Configuration;
             siloBuilder.AddOrleansStreams(config);
+            if (config.GetValue("Test:FaultInjection", false))
+            {
+                siloBuilder.Services.AddSingleton<OrleansStreams.Grains.IPageViewHandler, DeadLetterQueue.FaultInjectingHandler>();
+            }
+
             if (config["Test:ProviderTopic"] is { Length: > 0 } topic)
             {
                 // A second Kafka provider on a topic of its own, for tests of the provider alone.

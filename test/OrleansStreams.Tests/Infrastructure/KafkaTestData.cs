@@ -15,6 +15,7 @@ public static class KafkaTestData
             EnableIdempotence = true,
             Acks = Acks.All,
             LingerMs = 5,
+            MessageMaxBytes = 4 * 1024 * 1024,
         }).Build();
         var index = 0;
         foreach (var (key, value) in records)
@@ -55,5 +56,43 @@ public static class KafkaTestData
         return Enumerable.Range(0, partitions).ToDictionary(
             p => p,
             p => consumer.QueryWatermarkOffsets(new TopicPartition(topic, p), TimeSpan.FromSeconds(10)).High.Value);
+    }
+}
+
+/// <summary>Reads a whole topic back.</summary>
+public static class KafkaTopicReader
+{
+    public static List<ConsumeResult<byte[]?, byte[]?>> ReadAll(string bootstrapServers, string topic, int partitions, int atLeast, TimeSpan timeout)
+    {
+        using var consumer = new ConsumerBuilder<byte[]?, byte[]?>(new ConsumerConfig
+        {
+            BootstrapServers = bootstrapServers,
+            GroupId = "test-reader-" + Guid.NewGuid().ToString("N"),
+            EnableAutoCommit = false,
+        }).Build();
+        consumer.Assign(Enumerable.Range(0, partitions).Select(p => new TopicPartitionOffset(topic, p, Offset.Beginning)));
+        var results = new List<ConsumeResult<byte[]?, byte[]?>>();
+        var deadline = DateTime.UtcNow + timeout;
+        while (DateTime.UtcNow < deadline)
+        {
+            var result = consumer.Consume(TimeSpan.FromMilliseconds(200));
+            if (result is not null && !result.IsPartitionEOF)
+            {
+                results.Add(result);
+            }
+            else if (results.Count >= atLeast)
+            {
+                // Nothing more within a quiet period: the topic is read.
+                var more = consumer.Consume(TimeSpan.FromSeconds(1));
+                if (more is null)
+                {
+                    break;
+                }
+
+                results.Add(more);
+            }
+        }
+
+        return results;
     }
 }
