@@ -30,4 +30,5 @@ public sealed record PartitionStatus(
     [property: Id(2)] long RecordsRejected,
     [property: Id(3)] long CommittedOffset,
     [property: Id(4)] long NextOffset,
-    [property: Id(5)] long DeadLetters = 0);
+    [property: Id(5)] long DeadLetters = 0,
+    [property: Id(6)] long Late = 0);

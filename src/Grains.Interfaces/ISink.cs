@@ -26,6 +26,10 @@ public interface IUrlGrain : ISink
 
     [Alias("GetTotals")]
     Task<UrlTotals> GetTotalsAsync();
+
+    /// <summary>The last <paramref name="last"/> closed windows (latest first) and the open ones.</summary>
+    [Alias("GetWindows")]
+    Task<UrlWindows> GetWindowsAsync(int last);
 }
 
 /// <summary>Durable views and clicks of one user (the key).</summary>
@@ -42,9 +46,23 @@ public interface IUserGrain : ISink
     Task<UserTotals> GetTotalsAsync();
 }
 
-/// <summary>Which activation answered, and whether it was the one the caller expected.</summary>
+/// <summary>
+/// Which activation answered, whether it was the one the caller expected, and which of the records applied
+/// were late (older than an already closed window).
+/// </summary>
 [GenerateSerializer, Immutable, Alias("OrleansStreams.SinkReceipt")]
-public readonly record struct SinkReceipt([property: Id(0)] Guid Activation, [property: Id(1)] bool Accepted);
+public readonly record struct SinkReceipt([property: Id(0)] Guid Activation, [property: Id(1)] bool Accepted, [property: Id(2)] long[]? Late = null);
+
+/// <summary>Views of a URL in one event-time window <c>[window_start, window_end)</c>, epoch seconds.</summary>
+[GenerateSerializer, Immutable, Alias("OrleansStreams.WindowResult")]
+public sealed record WindowResult(
+    [property: Id(0)] string Url,
+    [property: Id(1)] double WindowStart,
+    [property: Id(2)] double WindowEnd,
+    [property: Id(3)] long Count);
+
+[GenerateSerializer, Immutable, Alias("OrleansStreams.UrlWindows")]
+public sealed record UrlWindows([property: Id(0)] string Url, [property: Id(1)] WindowResult[] Closed, [property: Id(2)] WindowResult[] Open);
 
 [GenerateSerializer, Immutable, Alias("OrleansStreams.UrlTotals")]
 public sealed record UrlTotals([property: Id(0)] string Url, [property: Id(1)] long Total);

@@ -6,6 +6,8 @@ public static class Topics
     public const string PageViews = "pageviews";
     public const string Clicks = "clicks";
     public const string ProcessingFailures = "processing_failures";
+    public const string PageViewCounts = "pageview-counts";
+    public const string Conversions = "conversions";
 
     /// <summary>Name of the Kafka stream provider in every silo and client.</summary>
     public const string StreamProvider = "kafka";

@@ -48,8 +48,9 @@ public static class DeadLetters
             }
 
             var deadLetter = await grains.GetGrain<IDeadLetterGrain>(DeadLetterShards.For(partition)).GetAsync(id);
-            if (deadLetter is null)
+            if (deadLetter is null || deadLetter.Reason == "late")
             {
+                // A late record was applied already (totals and open windows): replaying it would count it twice.
                 continue;
             }
 

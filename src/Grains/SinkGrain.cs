@@ -55,7 +55,15 @@ internal abstract partial class SinkGrain<TState>(IPersistentState<TState> state
         await base.OnDeactivateAsync(reason, cancellationToken);
     }
 
-    protected Task<SinkReceipt> ApplyAsync<T>(string source, Guid expectedActivation, Positioned<T>[] items, Action<T> apply)
+    protected Task<SinkReceipt> ApplyAsync<T>(string source, Guid expectedActivation, Positioned<T>[] items, Action<T> apply) =>
+        ApplyAsync(source, expectedActivation, items, item =>
+        {
+            apply(item);
+            return false;
+        });
+
+    /// <summary>Applies new records; <paramref name="apply"/> tells whether a record was late.</summary>
+    protected Task<SinkReceipt> ApplyAsync<T>(string source, Guid expectedActivation, Positioned<T>[] items, Func<T, bool> apply)
     {
         ArgumentNullException.ThrowIfNull(items);
         if (expectedActivation != Guid.Empty && expectedActivation != _activation)
@@ -63,13 +71,17 @@ internal abstract partial class SinkGrain<TState>(IPersistentState<TState> state
             return Task.FromResult(new SinkReceipt(_activation, Accepted: false));
         }
 
+        List<long>? late = null;
         foreach (var item in items)
         {
             if (HighWaterMarks.IsNew(state.State.HighWaterMarks, source, item.Offset))
             {
                 try
                 {
-                    apply(item.Event);
+                    if (apply(item.Event))
+                    {
+                        (late ??= []).Add(item.Offset);
+                    }
                 }
                 catch (Exception ex) when (ex is not OutOfMemoryException)
                 {
@@ -81,7 +93,14 @@ internal abstract partial class SinkGrain<TState>(IPersistentState<TState> state
             }
         }
 
-        return Task.FromResult(new SinkReceipt(_activation, Accepted: true));
+        return Task.FromResult(new SinkReceipt(_activation, Accepted: true, late?.ToArray()));
+    }
+
+    /// <summary>Persists now, for changes whose effects leave the grain right after (emitted results).</summary>
+    protected async Task WriteNowAsync()
+    {
+        await state.WriteStateAsync();
+        _dirty = false;
     }
 
     /// <summary>For changes a grain makes on its own (timers): persisted with the next flush or deactivation.</summary>

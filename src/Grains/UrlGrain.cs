@@ -1,28 +1,53 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using Orleans;
 using Orleans.Runtime;
+using OrleansStreams.Grains.Core;
+using OrleansStreams.Streaming.Kafka;
 
 namespace OrleansStreams.Grains;
 
 [GenerateSerializer, Alias("OrleansStreams.UrlState")]
 public sealed class UrlState : SinkState
 {
+    /// <summary>Every view ever applied, late ones included.</summary>
     [Id(0)]
     public long Total { get; set; }
+
+    [Id(1)]
+    public WindowCountsState Windows { get; set; } = new();
+
+    /// <summary>Closed windows whose result is persisted as closed but not yet confirmed in Kafka.</summary>
+    [Id(2)]
+    public List<ClosedWindow> Unemitted { get; set; } = [];
 }
 
-/// <summary>Durable total views of one URL (the key).</summary>
-internal sealed class UrlGrain(
+/// <summary>
+/// Durable views of one URL (the key): the running total and event-time window counts. A timer closes windows
+/// as the watermark passes them and emits each result once to <c>pageview-counts</c> and to the log.
+/// </summary>
+internal sealed partial class UrlGrain(
     [PersistentState("url", GrainStorage.Name)] IPersistentState<UrlState> state,
     UrlCatalog catalog,
     IEnumerable<IPageViewHandler> handlers,
+    IOptions<WindowOptions> windowOptions,
+    WatermarkCache watermark,
+    KafkaOutput output,
     ILogger<UrlGrain> logger) : SinkGrain<UrlState>(state, logger), IUrlGrain
 {
+    private static readonly TimeSpan CloseCheck = TimeSpan.FromSeconds(1);
     private readonly IPageViewHandler[] _handlers = [.. handlers];
+    private WindowCounts _windows = null!;
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
+        var options = windowOptions.Value;
+        _windows = new WindowCounts(options.Spec, (long)options.Grace.TotalMilliseconds, (long)options.Retention.TotalMilliseconds, State.Windows);
         catalog.Add(this.GetPrimaryKeyString());
+        this.RegisterGrainTimer(CloseWindowsAsync, CloseCheck, CloseCheck);
         return base.OnActivateAsync(cancellationToken);
     }
 
@@ -35,7 +60,92 @@ internal sealed class UrlGrain(
             }
 
             State.Total++;
+            return _windows.Add(EventTime.ToMilliseconds(view.ViewTime));
         });
 
     public Task<UrlTotals> GetTotalsAsync() => Task.FromResult(new UrlTotals(this.GetPrimaryKeyString(), State.Total));
+
+    public Task<UrlWindows> GetWindowsAsync(int last)
+    {
+        var url = this.GetPrimaryKeyString();
+        return Task.FromResult(new UrlWindows(
+            url,
+            [.. _windows.RecentClosed(Math.Max(0, last)).Select(w => ToResult(url, w))],
+            [.. _windows.Open().Select(w => ToResult(url, w))]));
+    }
+
+    /// <summary>
+    /// Closes the windows the watermark has passed. They are persisted as closed (and unemitted) before their
+    /// results leave the grain, so a restart never reopens one; a crash before Kafka confirms re-emits the same
+    /// record (same key, same value).
+    /// </summary>
+    private async Task CloseWindowsAsync()
+    {
+        if (State.Windows.Open.Count > 0)
+        {
+            // A URL with open windows stays active so that its windows close even when its traffic stops.
+            DelayDeactivation(TimeSpan.FromMinutes(5));
+        }
+
+        if (watermark.PageViews is not { } current || (current <= State.Windows.Watermark && State.Unemitted.Count == 0))
+        {
+            return;
+        }
+
+        var closed = _windows.Advance(current);
+        if (closed.Count == 0 && State.Unemitted.Count == 0)
+        {
+            MarkDirty();
+            return;
+        }
+
+        State.Unemitted.AddRange(closed);
+        await WriteNowAsync();
+
+        var url = this.GetPrimaryKeyString();
+        foreach (var window in State.Unemitted)
+        {
+            var result = ToResult(url, window);
+            await output.ProduceAsync(Topics.PageViewCounts, Encoding.UTF8.GetBytes(ResultKey(result)), JsonSerializer.SerializeToUtf8Bytes(new WindowRecord(result)));
+            if (closed.Contains(window))
+            {
+                LogWindowClosed(url, window.Count, Describe(windowOptions.Value.Size));
+            }
+        }
+
+        State.Unemitted.Clear();
+        MarkDirty();
+    }
+
+    /// <summary>The record key of a window result: the same for every emission of it.</summary>
+    internal static string ResultKey(WindowResult result) =>
+        string.Create(CultureInfo.InvariantCulture, $"{result.Url}|{result.WindowStart:R}");
+
+    private static WindowResult ToResult(string url, ClosedWindow window) =>
+        new(url, EventTime.ToSeconds(window.StartMs), EventTime.ToSeconds(window.EndMs), window.Count);
+
+    private static string Describe(TimeSpan size) => size switch
+    {
+        { TotalMinutes: 1 } => "minute",
+        { TotalSeconds: 1 } => "second",
+        { TotalHours: 1 } => "hour",
+        _ when size.TotalMinutes >= 1 && size.TotalMinutes == Math.Floor(size.TotalMinutes) => $"{size.TotalMinutes:0} minutes",
+        _ => $"{size.TotalSeconds:0.###} seconds",
+    };
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Window closed. {Url} had {Count} views in the last {Window}.")]
+    private partial void LogWindowClosed(string url, long count, string window);
+
+    /// <summary>The <c>pageview-counts</c> record.</summary>
+    private sealed record WindowRecord(
+        [property: System.Text.Json.Serialization.JsonPropertyName("url")] string Url,
+        [property: System.Text.Json.Serialization.JsonPropertyName("window_start")] double WindowStart,
+        [property: System.Text.Json.Serialization.JsonPropertyName("window_end")] double WindowEnd,
+        [property: System.Text.Json.Serialization.JsonPropertyName("count")] long Count)
+    {
+        public WindowRecord(WindowResult result)
+            : this(result.Url, result.WindowStart, result.WindowEnd, result.Count)
+        {
+        }
+    }
 }

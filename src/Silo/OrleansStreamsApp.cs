@@ -23,7 +23,10 @@ public static partial class OrleansStreamsApp
             var partitions = Math.Max(1, SiloSettings.PartitionCount(config));
             embedded.CreateTopic(Topics.PageViews, partitions);
             embedded.CreateTopic(Topics.Clicks, partitions);
-            embedded.CreateTopic(Topics.ProcessingFailures, partitions);
+            foreach (var output in new[] { Topics.ProcessingFailures, Topics.PageViewCounts, Topics.Conversions })
+            {
+                embedded.CreateTopic(output, partitions);
+            }
             config["Kafka:BootstrapServers"] = embedded.BootstrapServers;
         }
 

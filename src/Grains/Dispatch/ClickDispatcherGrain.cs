@@ -10,8 +10,8 @@ namespace OrleansStreams.Grains.Dispatch;
 /// <summary>Processes one partition of <c>clicks</c>: each click goes to its user.</summary>
 [ImplicitStreamSubscription(Topics.Clicks)]
 [PreferLocalPlacement]
-internal sealed class ClickDispatcherGrain(IOptions<ProcessingOptions> options, KafkaOutput output, ILogger<ClickDispatcherGrain> logger)
-    : PartitionDispatcherGrain<ClickEvent>(options, output, logger), IClickDispatcherGrain
+internal sealed class ClickDispatcherGrain(IOptions<ProcessingOptions> options, KafkaOutput output, WatermarkCache watermarks, ILogger<ClickDispatcherGrain> logger)
+    : PartitionDispatcherGrain<ClickEvent>(options, output, watermarks, logger), IClickDispatcherGrain
 {
     protected override string Topic => Topics.Clicks;
 
@@ -23,6 +23,8 @@ internal sealed class ClickDispatcherGrain(IOptions<ProcessingOptions> options, 
 
     protected override bool TryParse(byte[] value, out ClickEvent parsed, out string error) =>
         EventParser.TryParseClick(value, out parsed, out error);
+
+    protected override double EventTimeOf(ClickEvent parsed) => parsed.ClickTime;
 
     protected override string? Validate(ClickEvent parsed) => Options.ValidateUrl(parsed.Url);
 }

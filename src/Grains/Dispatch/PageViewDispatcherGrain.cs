@@ -10,8 +10,8 @@ namespace OrleansStreams.Grains.Dispatch;
 /// <summary>Processes one partition of <c>pageviews</c>: each view counts for its URL and its user.</summary>
 [ImplicitStreamSubscription(Topics.PageViews)]
 [PreferLocalPlacement]
-internal sealed class PageViewDispatcherGrain(IOptions<ProcessingOptions> options, KafkaOutput output, ILogger<PageViewDispatcherGrain> logger)
-    : PartitionDispatcherGrain<PageView>(options, output, logger), IPageViewDispatcherGrain
+internal sealed class PageViewDispatcherGrain(IOptions<ProcessingOptions> options, KafkaOutput output, WatermarkCache watermarks, ILogger<PageViewDispatcherGrain> logger)
+    : PartitionDispatcherGrain<PageView>(options, output, watermarks, logger), IPageViewDispatcherGrain
 {
     protected override string Topic => Topics.PageViews;
 
@@ -25,6 +25,8 @@ internal sealed class PageViewDispatcherGrain(IOptions<ProcessingOptions> option
 
     protected override bool TryParse(byte[] value, out PageView parsed, out string error) =>
         EventParser.TryParsePageView(value, out parsed, out error);
+
+    protected override double EventTimeOf(PageView parsed) => parsed.ViewTime;
 
     protected override string? Validate(PageView parsed) => Options.ValidateUrl(parsed.Url);
 }

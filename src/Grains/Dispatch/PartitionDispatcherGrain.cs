@@ -21,6 +21,7 @@ namespace OrleansStreams.Grains.Dispatch;
 internal abstract partial class PartitionDispatcherGrain<TEvent>(
     IOptions<ProcessingOptions> options,
     KafkaOutput output,
+    WatermarkCache watermarks,
     ILogger logger) : Grain, IPartitionDispatcherGrain, IAsyncBatchObserver<KafkaRecord>, IStreamSubscriptionObserver
 {
     /// <summary>Header naming the dead letter a record replays.</summary>
@@ -43,6 +44,8 @@ internal abstract partial class PartitionDispatcherGrain<TEvent>(
     private bool _pending;
     private long _processed;
     private long _rejected;
+    private long _late;
+    private long _maxEventMs = long.MinValue;
 
     protected abstract string Topic { get; }
 
@@ -108,20 +111,28 @@ internal abstract partial class PartitionDispatcherGrain<TEvent>(
             }
 
             events.Add(new Positioned<TEvent>(record.Offset, parsed!));
+            _maxEventMs = Math.Max(_maxEventMs, EventTime.ToMilliseconds(EventTimeOf(parsed!)));
             if (record.GetHeader(RoutesHeader) is { Length: > 0 } routes)
             {
                 (restricted ??= [])[record.Offset] = Encoding.UTF8.GetString(routes).Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
             }
         }
 
-        var failures = await Task.WhenAll(_routes.Select(route => route.ApplyAsync(_source, For(route, events, restricted), _retry)));
+        var results = await Task.WhenAll(_routes.Select(route => route.ApplyAsync(_source, For(route, events, restricted), _retry)));
         var byOffset = items.ToDictionary(i => i.Item.Offset, i => i.Item);
         for (var r = 0; r < _routes.Length; r++)
         {
-            foreach (var (offset, error) in failures[r])
+            foreach (var offset in results[r].Late)
+            {
+                // Counted in the totals and in windows still open; dead-lettered so that it is never silently dropped.
+                deadLetters.TryAdd(offset, DeadLetterOf(byOffset[offset], FailureReason.Late, $"event time is before a window already closed by {_routes[r].Name}", []));
+                _late++;
+            }
+
+            foreach (var (offset, error) in results[r].Failures)
             {
                 deadLetters[offset] = deadLetters.TryGetValue(offset, out var existing)
-                    ? existing with { Routes = [.. existing.Routes, _routes[r].Name], Error = existing.Error + "; " + error }
+                    ? existing with { Reason = ReasonName(FailureReason.ProcessingError), Routes = [.. existing.Routes, _routes[r].Name], Error = existing.Error + "; " + error }
                     : DeadLetterOf(byOffset[offset], FailureReason.ProcessingError, error, [_routes[r].Name]);
             }
         }
@@ -153,6 +164,10 @@ internal abstract partial class PartitionDispatcherGrain<TEvent>(
         {
             await Task.WhenAll(_routes.Select(r => r.FlushAsync(_source, _retry)).Append(_deadLetters.FlushAsync(_source, _retry)));
             await _checkpoint.CommitAsync(_nextOffset);
+            if (_maxEventMs != long.MinValue)
+            {
+                watermarks.Offer(await GrainFactory.GetGrain<IWatermarkGrain>(Topic).ReportAsync(_partition, _maxEventMs));
+            }
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
@@ -173,7 +188,7 @@ internal abstract partial class PartitionDispatcherGrain<TEvent>(
     }
 
     public Task<PartitionStatus> GetStatusAsync() =>
-        Task.FromResult(new PartitionStatus(_source, _processed, _rejected, _committed, _nextOffset, _rejected));
+        Task.FromResult(new PartitionStatus(_source, _processed, _rejected, _committed, _nextOffset, _rejected, _late));
 
     public Task OnCompletedAsync() => Task.CompletedTask;
 
@@ -187,6 +202,9 @@ internal abstract partial class PartitionDispatcherGrain<TEvent>(
     protected abstract Route<TEvent>[] CreateRoutes();
 
     protected abstract bool TryParse(byte[] value, out TEvent parsed, out string error);
+
+    /// <summary>The event's time, epoch seconds.</summary>
+    protected abstract double EventTimeOf(TEvent parsed);
 
     /// <summary>Why a well-formed event breaks the validation rules, or null.</summary>
     protected abstract string? Validate(TEvent parsed);

@@ -2,6 +2,12 @@ using Microsoft.Extensions.Logging;
 
 namespace OrleansStreams.Grains.Dispatch;
 
+/// <summary>What a route reports back about a batch.</summary>
+internal sealed record RouteResult(List<(long Offset, string Error)> Failures, List<long> Late)
+{
+    public static readonly RouteResult Empty = new([], []);
+}
+
 /// <summary>How a dispatcher retries: processing errors a bounded number of times, infrastructure faults until they pass.</summary>
 internal sealed record RetryPolicy(int MaxRetries, TimeSpan BaseDelay, ILogger Logger)
 {
@@ -28,21 +34,24 @@ internal sealed partial class Route<T>(
 
     public string Name => name;
 
-    /// <summary>Sends the records; returns those whose processing kept failing after the retries, with why.</summary>
-    public async Task<List<(long Offset, string Error)>> ApplyAsync(string source, IReadOnlyList<Positioned<T>> items, RetryPolicy retry)
+    /// <summary>
+    /// Sends the records; returns those whose processing kept failing after the retries (with why), and those
+    /// the targets found late.
+    /// </summary>
+    public async Task<RouteResult> ApplyAsync(string source, IReadOnlyList<Positioned<T>> items, RetryPolicy retry)
     {
         if (items.Count == 0)
         {
-            return [];
+            return RouteResult.Empty;
         }
 
         var results = await Task.WhenAll(items
             .GroupBy(item => keyOf(item.Event), StringComparer.Ordinal)
             .Select(group => SendGroupAsync(source, group.Key, [.. group], retry)));
-        var failures = results.SelectMany(r => r).ToList();
+        var failures = results.SelectMany(r => r.Failures).ToList();
         var failed = failures.Select(f => f.Offset).ToHashSet();
         _sent.AddRange(failed.Count == 0 ? items : items.Where(i => !failed.Contains(i.Offset)));
-        return failures;
+        return new RouteResult(failures, [.. results.SelectMany(r => r.Late)]);
     }
 
     /// <summary>Persists every target touched since the last commit.</summary>
@@ -71,16 +80,17 @@ internal sealed partial class Route<T>(
 
     public int Touched => _touched.Count;
 
-    private async Task<List<(long Offset, string Error)>> SendGroupAsync(string source, string key, Positioned<T>[] items, RetryPolicy retry)
+    private async Task<RouteResult> SendGroupAsync(string source, string key, Positioned<T>[] items, RetryPolicy retry)
     {
         var failures = new List<(long, string)>();
+        var late = new List<long>();
         var pending = items;
         var attempt = 0;
         while (pending.Length > 0)
         {
             try
             {
-                await WithInfrastructureRetries(retry, () => SendOnceAsync(source, key, pending));
+                await WithInfrastructureRetries(retry, () => SendOnceAsync(source, key, pending, late));
                 break;
             }
             catch (RecordProcessingException ex)
@@ -99,10 +109,10 @@ internal sealed partial class Route<T>(
             }
         }
 
-        return failures;
+        return new RouteResult(failures, late);
     }
 
-    private async Task SendOnceAsync(string source, string key, Positioned<T>[] items)
+    private async Task SendOnceAsync(string source, string key, Positioned<T>[] items, List<long> late)
     {
         var grain = resolve(key);
         var receipt = await apply(grain, source, _touched.GetValueOrDefault(key), items);
@@ -112,6 +122,12 @@ internal sealed partial class Route<T>(
         }
 
         _touched[key] = receipt.Activation;
+        if (receipt.Late is { Length: > 0 } lateOffsets)
+        {
+            // Only this call's records: resent ones were reported when first sent.
+            var first = items[0].Offset;
+            late.AddRange(lateOffsets.Where(o => o >= first));
+        }
     }
 
     private Positioned<T>[] Resend(string key, Positioned<T>[] items) =>

@@ -13,6 +13,17 @@ public static class ApiEndpoints
         ArgumentNullException.ThrowIfNull(app);
         var api = app.MapGroup("/api");
 
+        api.MapGet("/urls/{url}/windows", async (string url, int? last, IGrainFactory grains) =>
+        {
+            if (last is < 0 or > 10_000)
+            {
+                return Results.Problem("last must be between 0 and 10000.", statusCode: StatusCodes.Status400BadRequest);
+            }
+
+            var windows = await grains.GetGrain<IUrlGrain>(Uri.UnescapeDataString(url)).GetWindowsAsync(last ?? 10);
+            return Results.Ok(new WindowsResponse(windows.Url, [.. windows.Closed.Select(WindowResponse.Of)], [.. windows.Open.Select(WindowResponse.Of)]));
+        });
+
         // The URL is path-encoded (/api/urls/%2Fhome); a URL never seen has a total of zero.
         api.MapGet("/urls/{**url}", async (string url, IGrainFactory grains) =>
         {
@@ -74,6 +85,19 @@ public static class ApiEndpoints
         });
 
         return app;
+    }
+
+    private sealed record WindowsResponse(
+        [property: JsonPropertyName("url")] string Url,
+        [property: JsonPropertyName("closed")] WindowResponse[] Closed,
+        [property: JsonPropertyName("open")] WindowResponse[] Open);
+
+    private sealed record WindowResponse(
+        [property: JsonPropertyName("window_start")] double WindowStart,
+        [property: JsonPropertyName("window_end")] double WindowEnd,
+        [property: JsonPropertyName("count")] long Count)
+    {
+        public static WindowResponse Of(WindowResult result) => new(result.WindowStart, result.WindowEnd, result.Count);
     }
 
     private sealed record ReplayRequest([property: JsonPropertyName("ids")] string[]? Ids);

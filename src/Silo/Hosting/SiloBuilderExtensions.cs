@@ -40,10 +40,16 @@ public static class SiloBuilderExtensions
         silo.AddKafkaStreams(Topics.StreamProvider, options => SiloSettings.BindKafka(config, options));
 
         silo.Services.AddOptions<ProcessingOptions>().Configure(options => SiloSettings.BindProcessing(config, options));
-        silo.Services.AddTransient<IConfigurationValidator>(sp => new ProcessingOptionsValidator(
-            sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<ProcessingOptions>>().Value));
+        silo.Services.AddTransient<IConfigurationValidator>(sp => new ErrorListValidator(
+            ProcessingOptions.Validate(sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<ProcessingOptions>>().Value)));
         silo.Services.AddSingleton<UrlCatalog>();
         silo.Services.AddKafkaOutput(Topics.StreamProvider);
+        silo.Services.AddSingleton<WatermarkCache>();
+        silo.Services.AddHostedService(sp => sp.GetRequiredService<WatermarkCache>());
+        silo.Services.AddSingleton(TimeProvider.System);
+        silo.Services.AddOptions<WindowOptions>().Configure(options => config.GetSection(WindowOptions.Section).Bind(options));
+        silo.Services.AddTransient<IConfigurationValidator>(sp => new ErrorListValidator(
+            WindowOptions.Validate(sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<WindowOptions>>().Value)));
         return silo;
     }
 
@@ -77,11 +83,12 @@ public static class SiloBuilderExtensions
         return silo;
     }
 
-    private sealed class ProcessingOptionsValidator(ProcessingOptions options) : IConfigurationValidator
+    /// <summary>Stops startup with the first problem an options class reports; each names its setting.</summary>
+    private sealed class ErrorListValidator(IEnumerable<string> errors) : IConfigurationValidator
     {
         public void ValidateConfiguration()
         {
-            foreach (var error in ProcessingOptions.Validate(options))
+            foreach (var error in errors)
             {
                 throw new OrleansConfigurationException(error);
             }

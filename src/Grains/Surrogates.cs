@@ -1,0 +1,68 @@
+using Orleans;
+using OrleansStreams.Grains.Core;
+
+namespace OrleansStreams.Grains;
+
+// The processing core is free of Orleans types; these surrogates carry its state in grain state and messages.
+
+[GenerateSerializer, Immutable, Alias("OrleansStreams.ClosedWindow")]
+internal readonly struct ClosedWindowSurrogate(long startMs, long endMs, long count)
+{
+    [Id(0)]
+    public long StartMs { get; } = startMs;
+
+    [Id(1)]
+    public long EndMs { get; } = endMs;
+
+    [Id(2)]
+    public long Count { get; } = count;
+}
+
+[RegisterConverter]
+internal sealed class ClosedWindowConverter : IConverter<ClosedWindow, ClosedWindowSurrogate>
+{
+    public ClosedWindow ConvertFromSurrogate(in ClosedWindowSurrogate surrogate) => new(surrogate.StartMs, surrogate.EndMs, surrogate.Count);
+
+    public ClosedWindowSurrogate ConvertToSurrogate(in ClosedWindow value) => new(value.StartMs, value.EndMs, value.Count);
+}
+
+[GenerateSerializer, Alias("OrleansStreams.WindowCountsState")]
+internal struct WindowCountsStateSurrogate
+{
+    [Id(0)]
+    public Dictionary<long, long> Open;
+
+    [Id(1)]
+    public List<ClosedWindow> Closed;
+
+    [Id(2)]
+    public long Watermark;
+}
+
+[RegisterConverter]
+internal sealed class WindowCountsStateConverter : IConverter<WindowCountsState, WindowCountsStateSurrogate>
+{
+    public WindowCountsState ConvertFromSurrogate(in WindowCountsStateSurrogate surrogate) =>
+        new() { Open = surrogate.Open ?? [], Closed = surrogate.Closed ?? [], Watermark = surrogate.Watermark };
+
+    public WindowCountsStateSurrogate ConvertToSurrogate(in WindowCountsState value) =>
+        new() { Open = value.Open, Closed = value.Closed, Watermark = value.Watermark };
+}
+
+[GenerateSerializer, Immutable, Alias("OrleansStreams.PartitionProgress")]
+internal readonly struct PartitionProgressSurrogate(long maxEventMs, long lastSeenMs)
+{
+    [Id(0)]
+    public long MaxEventMs { get; } = maxEventMs;
+
+    [Id(1)]
+    public long LastSeenMs { get; } = lastSeenMs;
+}
+
+[RegisterConverter]
+internal sealed class PartitionProgressConverter : IConverter<PartitionProgress, PartitionProgressSurrogate>
+{
+    public PartitionProgress ConvertFromSurrogate(in PartitionProgressSurrogate surrogate) => new(surrogate.MaxEventMs, surrogate.LastSeenMs);
+
+    public PartitionProgressSurrogate ConvertToSurrogate(in PartitionProgress value) => new(value.MaxEventMs, value.LastSeenMs);
+}
