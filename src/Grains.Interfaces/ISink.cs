@@ -30,6 +30,16 @@ public interface IUrlGrain : ISink
     /// <summary>The last <paramref name="last"/> closed windows (latest first) and the open ones.</summary>
     [Alias("GetWindows")]
     Task<UrlWindows> GetWindowsAsync(int last);
+
+    /// <summary>
+    /// Counts conversions on this URL, each once (by its key) however often it is delivered, and persists before
+    /// returning.
+    /// </summary>
+    [Alias("ApplyConversions")]
+    Task ApplyConversionsAsync([Immutable] Conversion[] conversions);
+
+    [Alias("GetConversions")]
+    Task<UrlConversions> GetConversionsAsync();
 }
 
 /// <summary>Durable views and clicks of one user (the key).</summary>
@@ -44,6 +54,9 @@ public interface IUserGrain : ISink
 
     [Alias("GetTotals")]
     Task<UserTotals> GetTotalsAsync();
+
+    [Alias("GetProfile")]
+    Task<UserProfile> GetProfileAsync();
 }
 
 /// <summary>

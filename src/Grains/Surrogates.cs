@@ -66,3 +66,50 @@ internal sealed class PartitionProgressConverter : IConverter<PartitionProgress,
 
     public PartitionProgressSurrogate ConvertToSurrogate(in PartitionProgress value) => new(value.MaxEventMs, value.LastSeenMs);
 }
+
+[GenerateSerializer, Immutable, Alias("OrleansStreams.JoinEntry")]
+internal readonly struct JoinEntrySurrogate(string url, long timeMs, string id)
+{
+    [Id(0)]
+    public string Url { get; } = url;
+
+    [Id(1)]
+    public long TimeMs { get; } = timeMs;
+
+    [Id(2)]
+    public string Id { get; } = id;
+}
+
+[RegisterConverter]
+internal sealed class JoinEntryConverter : IConverter<JoinEntry, JoinEntrySurrogate>
+{
+    public JoinEntry ConvertFromSurrogate(in JoinEntrySurrogate surrogate) => new(surrogate.Url, surrogate.TimeMs, surrogate.Id);
+
+    public JoinEntrySurrogate ConvertToSurrogate(in JoinEntry value) => new(value.Url, value.TimeMs, value.Id);
+}
+
+[GenerateSerializer, Alias("OrleansStreams.JoinBufferState")]
+internal struct JoinBufferStateSurrogate
+{
+    [Id(0)]
+    public List<JoinEntry> Views;
+
+    [Id(1)]
+    public HashSet<string> Matched;
+
+    [Id(2)]
+    public List<JoinEntry> Clicks;
+
+    [Id(3)]
+    public long Watermark;
+}
+
+[RegisterConverter]
+internal sealed class JoinBufferStateConverter : IConverter<JoinBufferState, JoinBufferStateSurrogate>
+{
+    public JoinBufferState ConvertFromSurrogate(in JoinBufferStateSurrogate surrogate) =>
+        new() { Views = surrogate.Views ?? [], Matched = surrogate.Matched ?? [], Clicks = surrogate.Clicks ?? [], Watermark = surrogate.Watermark };
+
+    public JoinBufferStateSurrogate ConvertToSurrogate(in JoinBufferState value) =>
+        new() { Views = value.Views, Matched = value.Matched, Clicks = value.Clicks, Watermark = value.Watermark };
+}

@@ -23,6 +23,13 @@ public sealed class UrlState : SinkState
     /// <summary>Closed windows whose result is persisted as closed but not yet confirmed in Kafka.</summary>
     [Id(2)]
     public List<ClosedWindow> Unemitted { get; set; } = [];
+
+    [Id(3)]
+    public long Conversions { get; set; }
+
+    /// <summary>Keys of recent conversions (with their click time, epoch ms), so each counts once.</summary>
+    [Id(4)]
+    public Dictionary<string, long> ConversionKeys { get; set; } = [];
 }
 
 /// <summary>
@@ -34,6 +41,7 @@ internal sealed partial class UrlGrain(
     UrlCatalog catalog,
     IEnumerable<IPageViewHandler> handlers,
     IOptions<WindowOptions> windowOptions,
+    IOptions<JoinOptions> joinOptions,
     WatermarkCache watermark,
     KafkaOutput output,
     ILogger<UrlGrain> logger) : SinkGrain<UrlState>(state, logger), IUrlGrain
@@ -62,6 +70,36 @@ internal sealed partial class UrlGrain(
             State.Total++;
             return _windows.Add(EventTime.ToMilliseconds(view.ViewTime));
         });
+
+    public async Task ApplyConversionsAsync(Conversion[] conversions)
+    {
+        ArgumentNullException.ThrowIfNull(conversions);
+        var added = false;
+        foreach (var conversion in conversions)
+        {
+            if (conversion.ClickTime is { } click && State.ConversionKeys.TryAdd(conversion.Key, EventTime.ToMilliseconds(click)))
+            {
+                State.Conversions++;
+                added = true;
+            }
+        }
+
+        if (!added)
+        {
+            return;
+        }
+
+        var horizon = State.ConversionKeys.Values.Max() - (long)joinOptions.Value.DedupHorizon.TotalMilliseconds;
+        foreach (var old in State.ConversionKeys.Where(kv => kv.Value < horizon).Select(kv => kv.Key).ToList())
+        {
+            State.ConversionKeys.Remove(old);
+        }
+
+        await WriteNowAsync();
+    }
+
+    public Task<UrlConversions> GetConversionsAsync() =>
+        Task.FromResult(new UrlConversions(this.GetPrimaryKeyString(), State.Total, State.Conversions));
 
     public Task<UrlTotals> GetTotalsAsync() => Task.FromResult(new UrlTotals(this.GetPrimaryKeyString(), State.Total));
 

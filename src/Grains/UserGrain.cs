@@ -1,6 +1,12 @@
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Serialization;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using Orleans;
 using Orleans.Runtime;
+using OrleansStreams.Grains.Core;
+using OrleansStreams.Streaming.Kafka;
 
 namespace OrleansStreams.Grains;
 
@@ -12,18 +18,177 @@ public sealed class UserState : SinkState
 
     [Id(1)]
     public long Clicks { get; set; }
+
+    [Id(2)]
+    public JoinBufferState Join { get; set; } = new();
+
+    [Id(3)]
+    public long Conversions { get; set; }
+
+    /// <summary>Join results not yet confirmed in Kafka and by their URL grains.</summary>
+    [Id(4)]
+    public List<Conversion> Outbox { get; set; } = [];
+
+    [Id(5)]
+    public List<Conversion> Recent { get; set; } = [];
 }
 
-/// <summary>Durable views and clicks of one user (the key).</summary>
-internal sealed class UserGrain(
+/// <summary>
+/// Durable views and clicks of one user (the key), and the interval join of the two: each view followed by a
+/// click on the same URL within the join window is a conversion, emitted to <c>conversions</c> and counted by
+/// the URL's grain.
+/// </summary>
+internal sealed partial class UserGrain(
     [PersistentState("user", GrainStorage.Name)] IPersistentState<UserState> state,
+    IOptions<JoinOptions> options,
+    WatermarkCache watermarks,
+    JoinBufferGauge gauge,
+    KafkaOutput output,
     ILogger<UserGrain> logger) : SinkGrain<UserState>(state, logger), IUserGrain
 {
-    public Task<SinkReceipt> ApplyPageViewsAsync(string source, Guid expectedActivation, Positioned<PageView>[] views) =>
-        ApplyAsync(source, expectedActivation, views, _ => State.Views++);
+    private static readonly TimeSpan ExpiryCheck = TimeSpan.FromSeconds(2);
+    private IntervalJoin _join = null!;
+    private IGrainTimer? _expiry;
+    private int _reported;
 
-    public Task<SinkReceipt> ApplyClicksAsync(string source, Guid expectedActivation, Positioned<ClickEvent>[] clicks) =>
-        ApplyAsync(source, expectedActivation, clicks, _ => State.Clicks++);
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        var join = options.Value;
+        _join = new IntervalJoin((long)join.Within.TotalMilliseconds, (long)join.Grace.TotalMilliseconds, State.Join);
+        Report();
+        return base.OnActivateAsync(cancellationToken);
+    }
+
+    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        await base.OnDeactivateAsync(reason, cancellationToken);
+        gauge.Add(-_reported);
+        _reported = 0;
+    }
+
+    public async Task<SinkReceipt> ApplyPageViewsAsync(string source, Guid expectedActivation, Positioned<PageView>[] views)
+    {
+        var receipt = await ApplyAsync(source, expectedActivation, views, view =>
+        {
+            State.Views++;
+            var added = _join.AddView(new JoinEntry(view.Url, EventTime.ToMilliseconds(view.ViewTime), view.EventId ?? $"{view.Url}@{view.ViewTime:R}"));
+            Record(added.Matches);
+            return added.Late;
+        });
+        await AfterChangeAsync();
+        return receipt;
+    }
+
+    public async Task<SinkReceipt> ApplyClicksAsync(string source, Guid expectedActivation, Positioned<ClickEvent>[] clicks)
+    {
+        var receipt = await ApplyAsync(source, expectedActivation, clicks, click =>
+        {
+            State.Clicks++;
+            var added = _join.AddClick(new JoinEntry(click.Url, EventTime.ToMilliseconds(click.ClickTime), click.EventId ?? $"{click.Url}@{click.ClickTime:R}"));
+            Record(added.Matches);
+            return added.Late;
+        });
+        await AfterChangeAsync();
+        return receipt;
+    }
 
     public Task<UserTotals> GetTotalsAsync() => Task.FromResult(new UserTotals(this.GetPrimaryKeyString(), State.Views, State.Clicks));
+
+    public Task<UserProfile> GetProfileAsync() =>
+        Task.FromResult(new UserProfile(this.GetPrimaryKeyString(), State.Views, State.Clicks, State.Conversions, [.. State.Recent.AsEnumerable().Reverse()], _join.Buffered));
+
+    private void Record(IReadOnlyList<JoinMatch> matches)
+    {
+        foreach (var match in matches)
+        {
+            var conversion = new Conversion(this.GetPrimaryKeyString(), match.View.Url, EventTime.ToSeconds(match.View.TimeMs), EventTime.ToSeconds(match.Click.TimeMs));
+            State.Conversions++;
+            State.Outbox.Add(conversion);
+            State.Recent.Add(conversion);
+            if (State.Recent.Count > options.Value.RecentConversions)
+            {
+                State.Recent.RemoveAt(0);
+            }
+        }
+    }
+
+    /// <summary>Sends new results on, and keeps a timer while entries wait in the buffer.</summary>
+    private async Task AfterChangeAsync()
+    {
+        await DeliverOutboxAsync();
+        Report();
+        if (_join.Buffered > 0 && _expiry is null)
+        {
+            _expiry = this.RegisterGrainTimer(ExpireAsync, ExpiryCheck, ExpiryCheck);
+        }
+    }
+
+    private async Task ExpireAsync()
+    {
+        if (watermarks.Join is { } watermark)
+        {
+            var unmatched = _join.Advance(watermark);
+            if (options.Value.LeftJoin)
+            {
+                State.Outbox.AddRange(unmatched.Select(v => new Conversion(this.GetPrimaryKeyString(), v.Url, EventTime.ToSeconds(v.TimeMs), null)));
+            }
+
+            MarkDirty();
+            await DeliverOutboxAsync();
+            Report();
+        }
+
+        if (_join.Buffered == 0)
+        {
+            _expiry?.Dispose();
+            _expiry = null;
+        }
+    }
+
+    /// <summary>
+    /// Emits outstanding results to Kafka (deterministic keys) and to their URL grains (which count each key
+    /// once), then forgets them. A failure keeps them for the next attempt.
+    /// </summary>
+    private async Task DeliverOutboxAsync()
+    {
+        if (State.Outbox.Count == 0)
+        {
+            return;
+        }
+
+        var outbox = State.Outbox.ToArray();
+        await Task.WhenAll(outbox.Select(c => output.ProduceAsync(Topics.Conversions, Encoding.UTF8.GetBytes(c.Key), JsonSerializer.SerializeToUtf8Bytes(new ConversionRecord(c)))));
+        await Task.WhenAll(outbox.Where(c => c.ClickTime is not null).GroupBy(c => c.Url, StringComparer.Ordinal)
+            .Select(g => GrainFactory.GetGrain<IUrlGrain>(g.Key).ApplyConversionsAsync([.. g])));
+        foreach (var conversion in outbox.Where(c => c.ClickTime is not null))
+        {
+            LogConversion(conversion.UserId, conversion.Url, conversion.ViewTime, conversion.ClickTime!.Value);
+        }
+
+        State.Outbox.RemoveRange(0, outbox.Length);
+        MarkDirty();
+    }
+
+    private void Report()
+    {
+        var buffered = _join.Buffered;
+        gauge.Add(buffered - _reported);
+        _reported = buffered;
+    }
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Conversion: {UserId} viewed {Url} at {ViewTime} and clicked at {ClickTime}")]
+    private partial void LogConversion(string userId, string url, double viewTime, double clickTime);
+
+    /// <summary>The <c>conversions</c> record.</summary>
+    private sealed record ConversionRecord(
+        [property: JsonPropertyName("user_id")] string UserId,
+        [property: JsonPropertyName("url")] string Url,
+        [property: JsonPropertyName("view_time")] double ViewTime,
+        [property: JsonPropertyName("click_time")] double? ClickTime)
+    {
+        public ConversionRecord(Conversion conversion)
+            : this(conversion.UserId, conversion.Url, conversion.ViewTime, conversion.ClickTime)
+        {
+        }
+    }
 }

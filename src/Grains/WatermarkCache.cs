@@ -5,41 +5,52 @@ using Orleans;
 namespace OrleansStreams.Grains;
 
 /// <summary>
-/// The page-view watermark as this silo last read it, refreshed twice a second, so that thousands of URL
+/// The watermarks as this silo last read them, refreshed twice a second, so that thousands of URL
 /// grains read it locally instead of each calling the watermark grain.
 /// </summary>
 public sealed partial class WatermarkCache(IGrainFactory grains, ILogger<WatermarkCache> logger) : BackgroundService
 {
-    private long _watermark = long.MinValue;
+    private long _pageViews = long.MinValue;
+    private long _clicks = long.MinValue;
 
     /// <summary>The page-view watermark in epoch ms, or null before any record.</summary>
-    public long? PageViews
-    {
-        get
-        {
-            var value = Interlocked.Read(ref _watermark);
-            return value == long.MinValue ? null : value;
-        }
-    }
+    public long? PageViews => Read(ref _pageViews);
 
-    /// <summary>Sets the watermark when a dispatcher learns it first.</summary>
-    public void Offer(long? watermark)
+    /// <summary>The click watermark in epoch ms, or null before any record.</summary>
+    public long? Clicks => Read(ref _clicks);
+
+    /// <summary>The join's watermark: the slower of the two streams (either one alone while the other has none).</summary>
+    public long? Join => (PageViews, Clicks) switch
+    {
+        ({ } v, { } c) => Math.Min(v, c),
+        (var v, var c) => v ?? c,
+    };
+
+    /// <summary>Sets a topic's watermark when a dispatcher learns it first.</summary>
+    public void Offer(string topic, long? watermark)
     {
         if (watermark is not { } value)
         {
             return;
         }
 
+        ref var field = ref topic == Topics.Clicks ? ref _clicks : ref _pageViews;
         long current;
         do
         {
-            current = Interlocked.Read(ref _watermark);
+            current = Interlocked.Read(ref field);
             if (value <= current)
             {
                 return;
             }
         }
-        while (Interlocked.CompareExchange(ref _watermark, value, current) != current);
+        while (Interlocked.CompareExchange(ref field, value, current) != current);
+    }
+
+    private static long? Read(ref long field)
+    {
+        var value = Interlocked.Read(ref field);
+        return value == long.MinValue ? null : value;
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -51,7 +62,8 @@ public sealed partial class WatermarkCache(IGrainFactory grains, ILogger<Waterma
             {
                 try
                 {
-                    Offer(await grains.GetGrain<IWatermarkGrain>(Topics.PageViews).GetAsync());
+                    Offer(Topics.PageViews, await grains.GetGrain<IWatermarkGrain>(Topics.PageViews).GetAsync());
+                    Offer(Topics.Clicks, await grains.GetGrain<IWatermarkGrain>(Topics.Clicks).GetAsync());
                 }
                 catch (Exception ex) when (ex is not OperationCanceledException and not OutOfMemoryException)
                 {

@@ -125,7 +125,7 @@ internal abstract partial class PartitionDispatcherGrain<TEvent>(
             foreach (var offset in results[r].Late)
             {
                 // Counted in the totals and in windows still open; dead-lettered so that it is never silently dropped.
-                deadLetters.TryAdd(offset, DeadLetterOf(byOffset[offset], FailureReason.Late, $"event time is before a window already closed by {_routes[r].Name}", []));
+                deadLetters.TryAdd(offset, DeadLetterOf(byOffset[offset], FailureReason.Late, $"event time is behind the watermark beyond grace ({_routes[r].Name})", []));
                 _late++;
             }
 
@@ -166,7 +166,7 @@ internal abstract partial class PartitionDispatcherGrain<TEvent>(
             await _checkpoint.CommitAsync(_nextOffset);
             if (_maxEventMs != long.MinValue)
             {
-                watermarks.Offer(await GrainFactory.GetGrain<IWatermarkGrain>(Topic).ReportAsync(_partition, _maxEventMs));
+                watermarks.Offer(Topic, await GrainFactory.GetGrain<IWatermarkGrain>(Topic).ReportAsync(_partition, _maxEventMs));
             }
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)

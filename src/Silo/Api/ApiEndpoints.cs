@@ -31,10 +31,16 @@ public static class ApiEndpoints
             return Results.Ok(new UrlTotalsResponse(totals.Url, totals.Total));
         });
 
+        api.MapGet("/urls/{url}/conversions", async (string url, IGrainFactory grains) =>
+        {
+            var conversions = await grains.GetGrain<IUrlGrain>(Uri.UnescapeDataString(url)).GetConversionsAsync();
+            return Results.Ok(new UrlConversionsResponse(conversions.Url, conversions.Views, conversions.Conversions, conversions.Rate));
+        });
+
         api.MapGet("/users/{id}", async (string id, IGrainFactory grains) =>
         {
-            var totals = await grains.GetGrain<IUserGrain>(id).GetTotalsAsync();
-            return Results.Ok(new UserTotalsResponse(totals.UserId, totals.Views, totals.Clicks));
+            var profile = await grains.GetGrain<IUserGrain>(id).GetProfileAsync();
+            return Results.Ok(new UserResponse(profile.UserId, profile.Views, profile.Clicks, profile.Conversions, [.. profile.RecentConversions.Select(ConversionResponse.Of)]));
         });
 
         // Reads a partition again from an offset; grains ignore what they already applied, so totals do not change.
@@ -110,5 +116,24 @@ public static class ApiEndpoints
 
     private sealed record UrlTotalsResponse(string Url, long Total);
 
-    private sealed record UserTotalsResponse([property: JsonPropertyName("user_id")] string UserId, long Views, long Clicks);
+    private sealed record UserResponse(
+        [property: JsonPropertyName("user_id")] string UserId,
+        [property: JsonPropertyName("views")] long Views,
+        [property: JsonPropertyName("clicks")] long Clicks,
+        [property: JsonPropertyName("conversions")] long Conversions,
+        [property: JsonPropertyName("recent_conversions")] ConversionResponse[] RecentConversions);
+
+    private sealed record ConversionResponse(
+        [property: JsonPropertyName("url")] string Url,
+        [property: JsonPropertyName("view_time")] double ViewTime,
+        [property: JsonPropertyName("click_time")] double? ClickTime)
+    {
+        public static ConversionResponse Of(Conversion conversion) => new(conversion.Url, conversion.ViewTime, conversion.ClickTime);
+    }
+
+    private sealed record UrlConversionsResponse(
+        [property: JsonPropertyName("url")] string Url,
+        [property: JsonPropertyName("views")] long Views,
+        [property: JsonPropertyName("conversions")] long Conversions,
+        [property: JsonPropertyName("conversion_rate")] double ConversionRate);
 }

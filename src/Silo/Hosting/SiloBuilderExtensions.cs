@@ -47,6 +47,10 @@ public static class SiloBuilderExtensions
         silo.Services.AddSingleton<WatermarkCache>();
         silo.Services.AddHostedService(sp => sp.GetRequiredService<WatermarkCache>());
         silo.Services.AddSingleton(TimeProvider.System);
+        silo.Services.AddSingleton<JoinBufferGauge>();
+        silo.Services.AddOptions<JoinOptions>().Configure(options => config.GetSection(JoinOptions.Section).Bind(options));
+        silo.Services.AddTransient<IConfigurationValidator>(sp => new ErrorListValidator(
+            JoinOptions.Validate(sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<JoinOptions>>().Value)));
         silo.Services.AddOptions<WindowOptions>().Configure(options => config.GetSection(WindowOptions.Section).Bind(options));
         silo.Services.AddTransient<IConfigurationValidator>(sp => new ErrorListValidator(
             WindowOptions.Validate(sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<WindowOptions>>().Value)));
