@@ -38,23 +38,25 @@ public sealed class UrlState : SinkState
 /// </summary>
 internal sealed partial class UrlGrain(
     [PersistentState("url", GrainStorage.Name)] IPersistentState<UrlState> state,
-    UrlCatalog catalog,
     IEnumerable<IPageViewHandler> handlers,
     IOptions<WindowOptions> windowOptions,
     IOptions<JoinOptions> joinOptions,
     WatermarkCache watermark,
     KafkaOutput output,
+    PipelineMetrics metrics,
     ILogger<UrlGrain> logger) : SinkGrain<UrlState>(state, logger), IUrlGrain
 {
     private static readonly TimeSpan CloseCheck = TimeSpan.FromSeconds(1);
+    private static readonly TimeSpan IndexReport = TimeSpan.FromSeconds(5);
     private readonly IPageViewHandler[] _handlers = [.. handlers];
     private WindowCounts _windows = null!;
+    private long _reportedTotal = -1;
+    private DateTime _reportedAt;
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
         var options = windowOptions.Value;
         _windows = new WindowCounts(options.Spec, (long)options.Grace.TotalMilliseconds, (long)options.Retention.TotalMilliseconds, State.Windows);
-        catalog.Add(this.GetPrimaryKeyString());
         this.RegisterGrainTimer(CloseWindowsAsync, CloseCheck, CloseCheck);
         return base.OnActivateAsync(cancellationToken);
     }
@@ -113,12 +115,19 @@ internal sealed partial class UrlGrain(
     }
 
     /// <summary>
-    /// Closes the windows the watermark has passed. They are persisted as closed (and unemitted) before their
+    /// Reports the total to the URL index when it changed, and closes the windows the watermark has passed. They are persisted as closed (and unemitted) before their
     /// results leave the grain, so a restart never reopens one; a crash before Kafka confirms re-emits the same
     /// record (same key, same value).
     /// </summary>
     private async Task CloseWindowsAsync()
     {
+        if (State.Total != _reportedTotal && (_reportedTotal < 0 || DateTime.UtcNow - _reportedAt >= IndexReport))
+        {
+            _reportedTotal = State.Total;
+            _reportedAt = DateTime.UtcNow;
+            await GrainFactory.GetGrain<IUrlIndexGrain>(0).ReportAsync(this.GetPrimaryKeyString(), State.Total);
+        }
+
         if (State.Windows.Open.Count > 0)
         {
             // A URL with open windows stays active so that its windows close even when its traffic stops.
@@ -147,6 +156,7 @@ internal sealed partial class UrlGrain(
             await output.ProduceAsync(Topics.PageViewCounts, Encoding.UTF8.GetBytes(ResultKey(result)), JsonSerializer.SerializeToUtf8Bytes(new WindowRecord(result)));
             if (closed.Contains(window))
             {
+                metrics.WindowsClosed.Inc();
                 LogWindowClosed(url, window.Count, Describe(windowOptions.Value.Size));
             }
         }

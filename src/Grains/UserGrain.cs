@@ -38,15 +38,17 @@ public sealed class UserState : SinkState
 /// click on the same URL within the join window is a conversion, emitted to <c>conversions</c> and counted by
 /// the URL's grain.
 /// </summary>
+[Orleans.Placement.PreferLocalPlacement]
 internal sealed partial class UserGrain(
     [PersistentState("user", GrainStorage.Name)] IPersistentState<UserState> state,
     IOptions<JoinOptions> options,
     WatermarkCache watermarks,
     JoinBufferGauge gauge,
     KafkaOutput output,
+    PipelineMetrics metrics,
     ILogger<UserGrain> logger) : SinkGrain<UserState>(state, logger), IUserGrain
 {
-    private static readonly TimeSpan ExpiryCheck = TimeSpan.FromSeconds(2);
+    private static readonly TimeSpan ExpiryCheck = TimeSpan.FromSeconds(5);
     private IntervalJoin _join = null!;
     private IGrainTimer? _expiry;
     private int _reported;
@@ -119,13 +121,14 @@ internal sealed partial class UserGrain(
         Report();
         if (_join.Buffered > 0 && _expiry is null)
         {
-            _expiry = this.RegisterGrainTimer(ExpireAsync, ExpiryCheck, ExpiryCheck);
+            // Spread the first tick so that many users' timers do not fire together.
+            _expiry = this.RegisterGrainTimer(ExpireAsync, ExpiryCheck * (0.5 + Random.Shared.NextDouble()), ExpiryCheck);
         }
     }
 
     private async Task ExpireAsync()
     {
-        if (watermarks.Join is { } watermark)
+        if (watermarks.Join is { } watermark && watermark > State.Join.Watermark)
         {
             var unmatched = _join.Advance(watermark);
             if (options.Value.LeftJoin)
@@ -162,6 +165,7 @@ internal sealed partial class UserGrain(
             .Select(g => GrainFactory.GetGrain<IUrlGrain>(g.Key).ApplyConversionsAsync([.. g])));
         foreach (var conversion in outbox.Where(c => c.ClickTime is not null))
         {
+            metrics.Conversions.Inc();
             LogConversion(conversion.UserId, conversion.Url, conversion.ViewTime, conversion.ClickTime!.Value);
         }
 

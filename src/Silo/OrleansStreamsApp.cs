@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Options;
+using Orleans.Dashboard;
 using OrleansStreams.Grains;
 using OrleansStreams.Silo.Api;
 using OrleansStreams.Silo.DevMode;
@@ -34,7 +35,13 @@ public static partial class OrleansStreamsApp
         config.GetSection(GeneratorOptions.Section).Bind(generator);
         var generatorOn = generator.Enabled ?? embedded is not null;
 
-        builder.UseOrleans(silo => silo.UseConfiguredClustering(config).AddOrleansStreams(config));
+        builder.UseOrleans(silo => silo.UseConfiguredClustering(config).AddOrleansStreams(config).AddDashboard());
+        builder.Services.AddOrleansStreamsHealthChecks();
+        builder.Services.AddProblemDetails();
+        if (embedded is not null)
+        {
+            builder.Services.AddSingleton(embedded);
+        }
         builder.Services.AddHostedService<RunningTotalsReporter>();
         if (generatorOn)
         {
@@ -50,7 +57,12 @@ public static partial class OrleansStreamsApp
         }
 
         var app = builder.Build();
+        app.UseExceptionHandler();
+        app.UseStatusCodePages();
+        app.UseApiKey(config["Security:ApiKey"]);
         app.MapOrleansStreamsApi();
+        app.MapOrleansStreamsObservability();
+        app.MapOrleansDashboard("/dashboard");
         app.MapGet("/", () => Results.Redirect("/api/urls/%2Fhome"));
 
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("OrleansStreams");

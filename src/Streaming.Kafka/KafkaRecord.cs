@@ -2,7 +2,10 @@ using Orleans;
 
 namespace OrleansStreams.Streaming.Kafka;
 
-/// <summary>One Kafka record as read from its partition: position, key and value bytes kept whole.</summary>
+/// <summary>
+/// One Kafka record as read from its partition: position, key and value bytes kept whole, and when this silo
+/// fetched it (epoch ms, for latency).
+/// </summary>
 [GenerateSerializer, Immutable, Alias("OrleansStreams.KafkaRecord")]
 public sealed record KafkaRecord(
     [property: Id(0)] string Topic,
@@ -11,7 +14,8 @@ public sealed record KafkaRecord(
     [property: Id(3)] byte[]? Key,
     [property: Id(4)] byte[]? Value,
     [property: Id(5)] long TimestampMs,
-    [property: Id(6)] IReadOnlyList<KafkaHeader>? Headers = null)
+    [property: Id(6)] IReadOnlyList<KafkaHeader>? Headers = null,
+    [property: Id(7)] long FetchedAtMs = 0)
 {
     /// <summary>The value of the last header named <paramref name="name"/>, or null.</summary>
     public byte[]? GetHeader(string name)

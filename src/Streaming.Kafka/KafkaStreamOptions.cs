@@ -1,4 +1,5 @@
 using Confluent.Kafka;
+using Orleans;
 
 namespace OrleansStreams.Streaming.Kafka;
 
@@ -33,8 +34,10 @@ public sealed class KafkaStreamOptions
     public TimeSpan MetadataTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>Extra producer settings (security, SASL/SSL, tuning). Idempotence and <c>acks=all</c> are always enforced.</summary>
+    [Redact]
     public ProducerConfig Producer { get; set; } = new();
 
     /// <summary>Extra consumer settings (security, SASL/SSL, tuning). Offsets are never auto-committed.</summary>
+    [Redact]
     public ConsumerConfig Consumer { get; set; } = new();
 }

@@ -8,6 +8,7 @@ using Orleans.Streams;
 using Orleans.Streams.Core;
 using OrleansStreams.Grains.Core;
 using OrleansStreams.Streaming.Kafka;
+using Prometheus;
 
 namespace OrleansStreams.Grains.Dispatch;
 
@@ -22,6 +23,7 @@ internal abstract partial class PartitionDispatcherGrain<TEvent>(
     IOptions<ProcessingOptions> options,
     KafkaOutput output,
     WatermarkCache watermarks,
+    PipelineMetrics metrics,
     ILogger logger) : Grain, IPartitionDispatcherGrain, IAsyncBatchObserver<KafkaRecord>, IStreamSubscriptionObserver
 {
     /// <summary>Header naming the dead letter a record replays.</summary>
@@ -46,6 +48,7 @@ internal abstract partial class PartitionDispatcherGrain<TEvent>(
     private long _rejected;
     private long _late;
     private long _maxEventMs = long.MinValue;
+    private Counter.Child _consumed = null!;
 
     protected abstract string Topic { get; }
 
@@ -61,6 +64,7 @@ internal abstract partial class PartitionDispatcherGrain<TEvent>(
             d => DeadLetterShards.For(d.Partition),
             key => GrainFactory.GetGrain<IDeadLetterGrain>(key),
             (grain, source, expected, items) => ((IDeadLetterGrain)grain).ApplyDeadLettersAsync(source, expected, items));
+        _consumed = metrics.MessagesConsumed.WithLabels(Topic, _partition.ToString(CultureInfo.InvariantCulture));
         _retry = new RetryPolicy(options.Value.MaxRetries, options.Value.RetryBaseDelay, logger);
         _checkpoint = KafkaCheckpoints.Get(GrainFactory, Topics.StreamProvider, Topic, _partition);
         _committed = (await _checkpoint.GetAsync()).NextOffset;
@@ -125,8 +129,11 @@ internal abstract partial class PartitionDispatcherGrain<TEvent>(
             foreach (var offset in results[r].Late)
             {
                 // Counted in the totals and in windows still open; dead-lettered so that it is never silently dropped.
-                deadLetters.TryAdd(offset, DeadLetterOf(byOffset[offset], FailureReason.Late, $"event time is behind the watermark beyond grace ({_routes[r].Name})", []));
-                _late++;
+                if (deadLetters.TryAdd(offset, DeadLetterOf(byOffset[offset], FailureReason.Late, $"event time is behind the watermark beyond grace ({_routes[r].Name})", [])))
+                {
+                    _late++;
+                    metrics.LateRecords.Inc();
+                }
             }
 
             foreach (var (offset, error) in results[r].Failures)
@@ -141,6 +148,22 @@ internal abstract partial class PartitionDispatcherGrain<TEvent>(
         {
             await PublishAsync([.. deadLetters.Values]);
         }
+
+        var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        foreach (var item in items)
+        {
+            if (item.Item.FetchedAtMs > 0)
+            {
+                metrics.ProcessLatency.Observe((now - item.Item.FetchedAtMs) / 1000.0);
+            }
+        }
+
+        foreach (var e in events)
+        {
+            metrics.EventTimeLag.Observe(Math.Max(0, (now - EventTime.ToMilliseconds(EventTimeOf(e.Event))) / 1000.0));
+        }
+
+        _consumed.Inc(items.Count);
 
         _nextOffset = Math.Max(_nextOffset, items[^1].Item.Offset + 1);
         _pending = true;
@@ -162,6 +185,7 @@ internal abstract partial class PartitionDispatcherGrain<TEvent>(
 
         try
         {
+            using var timer = metrics.CheckpointDuration.NewTimer();
             await Task.WhenAll(_routes.Select(r => r.FlushAsync(_source, _retry)).Append(_deadLetters.FlushAsync(_source, _retry)));
             await _checkpoint.CommitAsync(_nextOffset);
             if (_maxEventMs != long.MinValue)
@@ -248,6 +272,7 @@ internal abstract partial class PartitionDispatcherGrain<TEvent>(
         foreach (var deadLetter in deadLetters)
         {
             LogDeadLetter(deadLetter.Id, deadLetter.Reason, deadLetter.Error);
+            metrics.DeadLetters.WithLabels(deadLetter.Reason).Inc();
         }
 
         // In Kafka first, keyed by the record's identity, so a re-emission after a crash is the same record.

@@ -13,6 +13,17 @@ public static class ApiEndpoints
         ArgumentNullException.ThrowIfNull(app);
         var api = app.MapGroup("/api");
 
+        api.MapGet("/urls", async (int? top, IGrainFactory grains) =>
+        {
+            if (top is < 1 or > 1000)
+            {
+                return Results.Problem("top must be between 1 and 1000.", statusCode: StatusCodes.Status400BadRequest);
+            }
+
+            var urls = await grains.GetGrain<IUrlIndexGrain>(0).TopAsync(top ?? 10);
+            return Results.Ok(urls.Select(u => new UrlTotalsResponse(u.Url, u.Total)));
+        });
+
         api.MapGet("/urls/{url}/windows", async (string url, int? last, IGrainFactory grains) =>
         {
             if (last is < 0 or > 10_000)

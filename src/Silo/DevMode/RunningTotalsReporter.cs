@@ -2,10 +2,9 @@ using OrleansStreams.Grains;
 
 namespace OrleansStreams.Silo.DevMode;
 
-/// <summary>Logs the running totals of the busiest URLs this silo has seen, every <c>Reporter:Interval</c>.</summary>
+/// <summary>Logs the running totals of the cluster's busiest URLs, every <c>Reporter:Interval</c>.</summary>
 internal sealed partial class RunningTotalsReporter(
     IGrainFactory grains,
-    UrlCatalog catalog,
     IConfiguration config,
     ILogger<RunningTotalsReporter> logger) : BackgroundService
 {
@@ -23,8 +22,7 @@ internal sealed partial class RunningTotalsReporter(
         {
             while (await timer.WaitForNextTickAsync(stoppingToken))
             {
-                var totals = await Task.WhenAll(catalog.Urls.Select(url => grains.GetGrain<IUrlGrain>(url).GetTotalsAsync()));
-                foreach (var entry in totals.OrderByDescending(t => t.Total).ThenBy(t => t.Url, StringComparer.Ordinal).Take(top))
+                foreach (var entry in await grains.GetGrain<IUrlIndexGrain>(0).TopAsync(top))
                 {
                     LogRunningTotal(entry.Url, entry.Total);
                 }

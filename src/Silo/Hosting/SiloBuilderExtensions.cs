@@ -1,6 +1,7 @@
 using Azure.Data.Tables;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Orleans;
 using Orleans.Configuration;
 using Orleans.Hosting;
@@ -32,7 +33,7 @@ public static class SiloBuilderExtensions
 
                 break;
             default:
-                silo.AddMemoryGrainStorage(GrainStorage.Name);
+                silo.AddMemoryGrainStorage(GrainStorage.Name, options => options.NumStorageGrains = 64);
                 silo.AddMemoryGrainStorage(KafkaCheckpoints.StorageName);
                 break;
         }
@@ -42,12 +43,13 @@ public static class SiloBuilderExtensions
         silo.Services.AddOptions<ProcessingOptions>().Configure(options => SiloSettings.BindProcessing(config, options));
         silo.Services.AddTransient<IConfigurationValidator>(sp => new ErrorListValidator(
             ProcessingOptions.Validate(sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<ProcessingOptions>>().Value)));
-        silo.Services.AddSingleton<UrlCatalog>();
         silo.Services.AddKafkaOutput(Topics.StreamProvider);
         silo.Services.AddSingleton<WatermarkCache>();
         silo.Services.AddHostedService(sp => sp.GetRequiredService<WatermarkCache>());
         silo.Services.AddSingleton(TimeProvider.System);
         silo.Services.AddSingleton<JoinBufferGauge>();
+        silo.Services.AddSingleton(sp => CreateMetrics(sp.GetRequiredService<KafkaProviderStats>(), sp.GetRequiredService<JoinBufferGauge>()));
+        silo.Services.AddHostedService<OrleansMeterExporter>();
         silo.Services.AddOptions<JoinOptions>().Configure(options => config.GetSection(JoinOptions.Section).Bind(options));
         silo.Services.AddTransient<IConfigurationValidator>(sp => new ErrorListValidator(
             JoinOptions.Validate(sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<JoinOptions>>().Value)));
@@ -85,6 +87,25 @@ public static class SiloBuilderExtensions
         }
 
         return silo;
+    }
+
+    private static PipelineMetrics CreateMetrics(KafkaProviderStats kafka, JoinBufferGauge join)
+    {
+        var metrics = new PipelineMetrics();
+        metrics.Registry.AddBeforeCollectCallback(() =>
+        {
+            foreach (var (partition, position) in kafka.Partitions)
+            {
+                if (position.Lag is { } lag)
+                {
+                    metrics.ConsumerLag.WithLabels(partition.Topic, partition.Partition.Value.ToString(System.Globalization.CultureInfo.InvariantCulture)).Set(lag);
+                }
+            }
+
+            metrics.JoinBuffered.Set(join.Value);
+            metrics.DeliveryFailures.IncTo(kafka.DeliveryFailures);
+        });
+        return metrics;
     }
 
     /// <summary>Stops startup with the first problem an options class reports; each names its setting.</summary>

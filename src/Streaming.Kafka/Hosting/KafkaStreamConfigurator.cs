@@ -1,4 +1,5 @@
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Orleans;
 using Orleans.Configuration;
@@ -13,6 +14,7 @@ public sealed class SiloKafkaStreamConfigurator : SiloPersistentStreamConfigurat
         : base(name, configureServicesDelegate, KafkaAdapterFactory.Create)
     {
         ConfigureDelegate(services => services
+            .AddKafkaProviderStats()
             .ConfigureNamedOptionForLogging<KafkaStreamOptions>(name)
             .ConfigureNamedOptionForLogging<SimpleQueueCacheOptions>(name)
             .AddTransient<IConfigurationValidator>(sp => new KafkaStreamOptionsValidator(sp.GetRequiredService<IOptionsMonitor<KafkaStreamOptions>>().Get(name), name)));
@@ -39,6 +41,7 @@ public sealed class ClusterClientKafkaStreamConfigurator : ClusterClientPersiste
         : base(name, builder, KafkaAdapterFactory.Create)
     {
         builder.ConfigureServices(services => services
+            .AddKafkaProviderStats()
             .ConfigureNamedOptionForLogging<KafkaStreamOptions>(name)
             .AddTransient<IConfigurationValidator>(sp => new KafkaStreamOptionsValidator(sp.GetRequiredService<IOptionsMonitor<KafkaStreamOptions>>().Get(name), name)));
     }
@@ -47,5 +50,14 @@ public sealed class ClusterClientKafkaStreamConfigurator : ClusterClientPersiste
     {
         this.Configure(configureOptions);
         return this;
+    }
+}
+
+internal static class KafkaProviderStatsRegistration
+{
+    public static IServiceCollection AddKafkaProviderStats(this IServiceCollection services)
+    {
+        services.TryAddSingleton<KafkaProviderStats>();
+        return services;
     }
 }

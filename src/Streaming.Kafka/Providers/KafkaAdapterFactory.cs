@@ -47,7 +47,7 @@ public sealed class KafkaAdapterFactory : IQueueAdapterFactory, IDisposable
     public IStreamQueueMapper GetStreamQueueMapper() => _mapper;
 
     public Task<IStreamFailureHandler> GetDeliveryFailureHandler(QueueId queueId) =>
-        Task.FromResult<IStreamFailureHandler>(new NoOpStreamDeliveryFailureHandler());
+        Task.FromResult<IStreamFailureHandler>(ActivatorUtilities.CreateInstance<KafkaStreamFailureHandler>(_services));
 
     public void Dispose()
     {

@@ -15,6 +15,7 @@ internal sealed partial class KafkaAdapterReceiver(
     TopicPartition partition,
     KafkaStreamOptions options,
     IGrainFactory grains,
+    KafkaProviderStats stats,
     ILogger<KafkaAdapterReceiver> logger) : IQueueAdapterReceiver
 {
     private const int MaxContainersPerRead = 8;
@@ -39,6 +40,7 @@ internal sealed partial class KafkaAdapterReceiver(
             .SetLogHandler((_, message) => LogClient(message.Level.ToString(), message.Message))
             .Build();
         _consumer.Assign(new TopicPartitionOffset(partition, start));
+        stats.Update(partition, durable: checkpoint.NextOffset);
         LogStarted(partition.Topic, partition.Partition, start.ToString());
     }
 
@@ -57,6 +59,7 @@ internal sealed partial class KafkaAdapterReceiver(
             await PollCheckpointAsync(consumer);
         }
 
+        var fetchedAt = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
         var containers = maxCount < 0 ? MaxContainersPerRead : Math.Clamp(maxCount, 1, MaxContainersPerRead);
         var limit = containers * options.MaxBatchSize;
         var records = new List<KafkaRecord>(Math.Min(limit, options.MaxBatchSize));
@@ -83,7 +86,13 @@ internal sealed partial class KafkaAdapterReceiver(
                 continue;
             }
 
-            records.Add(ToRecord(result));
+            records.Add(ToRecord(result, fetchedAt));
+        }
+
+        var high = consumer.GetWatermarkOffsets(partition).High;
+        if (high != Offset.Unset)
+        {
+            stats.Update(partition, logEnd: high.Value);
         }
 
         if (records.Count == 0)
@@ -113,6 +122,7 @@ internal sealed partial class KafkaAdapterReceiver(
             }
 
             consumer.Dispose();
+            stats.Remove(partition);
             LogStopped(partition.Topic, partition.Partition);
         }
 
@@ -141,6 +151,7 @@ internal sealed partial class KafkaAdapterReceiver(
             LogRewound(partition.Topic, partition.Partition, checkpoint.RewindOffset);
         }
 
+        stats.Update(partition, durable: checkpoint.NextOffset);
         if (checkpoint.NextOffset >= 0 && checkpoint.NextOffset != _mirroredOffset)
         {
             try
@@ -155,7 +166,7 @@ internal sealed partial class KafkaAdapterReceiver(
         }
     }
 
-    private static KafkaRecord ToRecord(ConsumeResult<byte[]?, byte[]?> result)
+    private static KafkaRecord ToRecord(ConsumeResult<byte[]?, byte[]?> result, long fetchedAtMs)
     {
         KafkaHeader[]? headers = null;
         if (result.Message.Headers is { Count: > 0 } source)
@@ -174,7 +185,8 @@ internal sealed partial class KafkaAdapterReceiver(
             result.Message.Key,
             result.Message.Value,
             result.Message.Timestamp.UnixTimestampMs,
-            headers);
+            headers,
+            fetchedAtMs);
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Reading Kafka {Topic}[{Partition}] from {Offset}")]

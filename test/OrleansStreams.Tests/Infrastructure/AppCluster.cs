@@ -2,6 +2,7 @@ using Orleans.Hosting;
 using Orleans.TestingHost;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using OrleansStreams.Silo.Hosting;
 using OrleansStreams.Streaming.Kafka;
 using OrleansStreams.Streaming.Kafka.Embedded;
@@ -19,6 +20,10 @@ public sealed class AppCluster : IAsyncDisposable
     public TestCluster Cluster { get; }
 
     public IGrainFactory Grains => Cluster.GrainFactory;
+
+    /// <summary>The services of every running silo (in-process).</summary>
+    public IEnumerable<IServiceProvider> SiloServices =>
+        Cluster.Silos.OfType<InProcessSiloHandle>().Select(s => s.SiloHost.Services);
 
     public static async Task<AppCluster> StartAsync(EmbeddedKafkaCluster kafka, IDictionary<string, string>? settings = null, int silos = 1)
     {
@@ -62,6 +67,9 @@ public sealed class AppCluster : IAsyncDisposable
         {
             var config = siloBuilder.Configuration;
             siloBuilder.AddOrleansStreams(config);
+
+            // The test host logs to files at Information: keep Orleans' per-placement resilience events out.
+            siloBuilder.Services.AddLogging(logging => logging.AddFilter("Polly", LogLevel.Warning));
             if (config.GetValue("Test:FaultInjection", false))
             {
                 siloBuilder.Services.AddSingleton<OrleansStreams.Grains.IPageViewHandler, DeadLetterQueue.FaultInjectingHandler>();

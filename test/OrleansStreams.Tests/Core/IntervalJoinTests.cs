@@ -1,0 +1,180 @@
+using OrleansStreams.Grains.Core;
+
+namespace OrleansStreams.Tests.Core;
+
+public sealed class IntervalJoinTests
+{
+    private const long Within = 5_000;
+    private const long Grace = 10_000;
+
+    private static IntervalJoin NewJoin() => new(Within, Grace, new JoinBufferState());
+
+    private static JoinEntry View(string url, double seconds, string? id = null) =>
+        new(url, EventTime.ToMilliseconds(seconds), id ?? $"v:{url}@{seconds}");
+
+    private static JoinEntry Click(string url, double seconds, string? id = null) =>
+        new(url, EventTime.ToMilliseconds(seconds), id ?? $"c:{url}@{seconds}");
+
+    [Fact]
+    public void click_before_view_does_not_match()
+    {
+        var join = NewJoin();
+        Assert.Empty(join.AddClick(Click("/a", 999.999)).Matches);
+        Assert.Empty(join.AddView(View("/a", 1000)).Matches);
+    }
+
+    [Fact]
+    public void click_at_exactly_five_seconds_matches()
+    {
+        var join = NewJoin();
+        join.AddView(View("/a", 1000));
+        Assert.Single(join.AddClick(Click("/a", 1005)).Matches);
+    }
+
+    [Fact]
+    public void click_at_five_seconds_and_one_millisecond_does_not_match()
+    {
+        var join = NewJoin();
+        join.AddView(View("/a", 1000));
+        Assert.Empty(join.AddClick(Click("/a", 1005.001)).Matches);
+    }
+
+    [Fact]
+    public void click_at_the_same_instant_as_the_view_matches()
+    {
+        var join = NewJoin();
+        join.AddView(View("/a", 1000));
+        Assert.Single(join.AddClick(Click("/a", 1000)).Matches);
+    }
+
+    [Fact]
+    public void two_views_then_one_click_make_two_conversions()
+    {
+        var join = NewJoin();
+        join.AddView(View("/a", 1000));
+        join.AddView(View("/a", 1002));
+        var matches = join.AddClick(Click("/a", 1004)).Matches;
+        Assert.Equal([1_000_000L, 1_002_000L], matches.Select(m => m.View.TimeMs));
+    }
+
+    [Fact]
+    public void same_user_other_url_does_not_match()
+    {
+        var join = NewJoin();
+        join.AddView(View("/a", 1000));
+        Assert.Empty(join.AddClick(Click("/b", 1001)).Matches);
+    }
+
+    [Fact]
+    public void other_user_same_url_does_not_match()
+    {
+        // Each user has a buffer of their own (one per user grain).
+        var alice = NewJoin();
+        var bob = NewJoin();
+        alice.AddView(View("/a", 1000));
+        Assert.Empty(bob.AddClick(Click("/a", 1001)).Matches);
+    }
+
+    [Fact]
+    public void click_arriving_before_its_view_within_the_disorder_matches()
+    {
+        var join = NewJoin();
+        join.Advance(995_000);
+        Assert.Empty(join.AddClick(Click("/a", 1003)).Matches);
+        var matches = join.AddView(View("/a", 1000)).Matches;
+        Assert.Equal(new JoinMatch(View("/a", 1000), Click("/a", 1003)), Assert.Single(matches));
+    }
+
+    [Fact]
+    public void duplicates_of_a_view_or_a_click_make_no_duplicate_conversion()
+    {
+        var join = NewJoin();
+        join.AddView(View("/a", 1000, "view-1"));
+        Assert.Single(join.AddClick(Click("/a", 1001, "click-1")).Matches);
+        Assert.True(join.AddView(View("/a", 1000, "view-1")).Duplicate);
+        Assert.Empty(join.AddView(View("/a", 1000, "view-1")).Matches);
+        Assert.Empty(join.AddClick(Click("/a", 1001, "click-1")).Matches);
+    }
+
+    [Fact]
+    public void every_matching_pair_joins_once()
+    {
+        var join = NewJoin();
+        var matches = new List<JoinMatch>();
+        matches.AddRange(join.AddView(View("/a", 1000)).Matches);
+        matches.AddRange(join.AddClick(Click("/a", 1001)).Matches);
+        matches.AddRange(join.AddView(View("/a", 999)).Matches);
+        matches.AddRange(join.AddClick(Click("/a", 1004.5)).Matches);
+        // (1000, 1001), (999, 1001), (1000, 1004.5); not (999, 1004.5): 5.5 s apart.
+        Assert.Equal(
+            [(999_000L, 1_001_000L), (1_000_000L, 1_001_000L), (1_000_000L, 1_004_500L)],
+            matches.Select(m => (m.View.TimeMs, m.Click.TimeMs)).Order());
+    }
+
+    [Fact]
+    public void entries_expire_once_the_watermark_passes_their_interval_plus_grace()
+    {
+        var join = NewJoin();
+        join.AddView(View("/a", 1000));
+        join.AddClick(Click("/a", 1001));
+        Assert.Equal(2, join.Buffered);
+        join.Advance(1_000_000 + Within + Grace);
+        Assert.Equal(2, join.Buffered);
+        join.Advance(1_001_000 + Within + Grace + 1);
+        Assert.Equal(0, join.Buffered);
+    }
+
+    [Fact]
+    public void a_view_past_its_interval_plus_grace_is_late_and_not_joined()
+    {
+        var join = NewJoin();
+        join.AddClick(Click("/a", 1003));
+        join.Advance(1_000_000 + Within + Grace + 1);
+        var added = join.AddView(View("/a", 1000));
+        Assert.True(added.Late);
+        Assert.Empty(added.Matches);
+    }
+
+    [Fact]
+    public void a_click_past_its_grace_is_late()
+    {
+        var join = NewJoin();
+        join.Advance(1_000_000 + Grace + 1);
+        Assert.True(join.AddClick(Click("/a", 1000)).Late);
+    }
+
+    [Fact]
+    public void unmatched_views_are_returned_when_they_expire_for_the_left_join()
+    {
+        var join = NewJoin();
+        join.AddView(View("/a", 1000));
+        join.AddView(View("/b", 1000));
+        join.AddClick(Click("/a", 1001));
+        var unmatched = join.Advance(2_000_000);
+        Assert.Equal(["/b"], unmatched.Select(v => v.Url));
+        Assert.Empty(join.State.Matched);
+    }
+
+    [Fact]
+    public void random_arrival_orders_give_the_same_pairs_as_a_nested_loop()
+    {
+        var random = new Random(21);
+        for (var run = 0; run < 200; run++)
+        {
+            var views = Enumerable.Range(0, 10).Select(i => View(random.Next(2) == 0 ? "/a" : "/b", 1000 + random.Next(0, 20), $"v{i}")).ToList();
+            var clicks = Enumerable.Range(0, 10).Select(i => Click(random.Next(2) == 0 ? "/a" : "/b", 1000 + random.Next(0, 20), $"c{i}")).ToList();
+            var expected = views.SelectMany(v => clicks.Where(c => c.Url == v.Url && v.TimeMs <= c.TimeMs && c.TimeMs <= v.TimeMs + Within).Select(c => (v.Id, c.Id)))
+                .Order().ToList();
+
+            var join = NewJoin();
+            var actual = new List<(string, string)>();
+            foreach (var (isView, entry) in views.Select(v => (true, v)).Concat(clicks.Select(c => (false, c))).OrderBy(_ => random.Next()))
+            {
+                var added = isView ? join.AddView(entry) : join.AddClick(entry);
+                actual.AddRange(added.Matches.Select(m => (m.View.Id, m.Click.Id)));
+            }
+
+            Assert.Equal(expected, actual.Order().ToList());
+        }
+    }
+}
