@@ -11,10 +11,11 @@ namespace OrleansStreams.Silo;
 /// <summary>Builds the silo host: Orleans, the Kafka provider, the HTTP API and, in dev mode, the embedded Kafka.</summary>
 public static partial class OrleansStreamsApp
 {
-    public static WebApplication Build(string[] args, Action<IConfigurationBuilder>? configure = null)
+    /// <param name="configure">Changes to the host before it is built (tests add settings and log sinks).</param>
+    public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
     {
         var builder = WebApplication.CreateBuilder(args);
-        configure?.Invoke(builder.Configuration);
+        configure?.Invoke(builder);
         var config = builder.Configuration;
 
         EmbeddedKafkaCluster? embedded = null;

@@ -15,15 +15,24 @@ namespace OrleansStreams.Tests.App;
 /// <summary>The real silo host, as <c>dotnet run --project src/Silo</c> starts it.</summary>
 public sealed class SiloHostTests
 {
-    private static WebApplication Build(params (string Key, string Value)[] settings) =>
-        OrleansStreamsApp.Build([], config => config.AddInMemoryCollection(new Dictionary<string, string?>
+    internal static WebApplication Build(params (string Key, string Value)[] settings) => Build(null, settings);
+
+    internal static WebApplication Build(Action<WebApplicationBuilder>? configure, params (string Key, string Value)[] settings) =>
+        OrleansStreamsApp.Build([], builder =>
+        {
+            builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
         {
             ["Urls"] = "http://127.0.0.1:0",
             ["Orleans:SiloPort"] = FreePort.Next().ToString(CultureInfo.InvariantCulture),
             ["Orleans:GatewayPort"] = FreePort.Next().ToString(CultureInfo.InvariantCulture),
             ["Orleans:ClusterId"] = "host-test-" + Guid.NewGuid().ToString("N")[..8],
             ["Reporter:Interval"] = "00:00:01",
-        }.Concat(settings.Select(s => KeyValuePair.Create(s.Key, (string?)s.Value)))));
+        }.Concat(settings.Select(s => KeyValuePair.Create(s.Key, (string?)s.Value))));
+            configure?.Invoke(builder);
+        });
+
+    internal static Uri Address(WebApplication app) =>
+        new(app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.Single());
 
     [Theory]
     [InlineData("Kafka:PartitionCount", "-1", "PartitionCount")]
@@ -51,8 +60,7 @@ public sealed class SiloHostTests
         await app.StartAsync();
         try
         {
-            var address = app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.Single();
-            using var http = new HttpClient { BaseAddress = new Uri(address) };
+            using var http = new HttpClient { BaseAddress = Address(app) };
             var home = await Eventually.Until(
                 () => http.GetFromJsonAsync<JsonElement>("/api/urls/%2Fhome"),
                 json => json.GetProperty("total").GetInt64() > 0,
