@@ -14,6 +14,9 @@ public sealed class KafkaProviderStats
 
     public long DeliveryFailures => Interlocked.Read(ref _deliveryFailures);
 
+    /// <summary>Topics served and their partition counts, as read from Kafka at startup.</summary>
+    public IReadOnlyList<(string Topic, int Partitions)> Topics { get; internal set; } = [];
+
     internal void Update(TopicPartition partition, long? logEnd = null, long? durable = null) =>
         _partitions.AddOrUpdate(
             partition,
@@ -29,5 +32,5 @@ public sealed class KafkaProviderStats
 public readonly record struct PartitionPosition(long LogEndOffset, long DurableOffset)
 {
     /// <summary>Records not yet durably processed, when both ends are known.</summary>
-    public long? Lag => LogEndOffset >= 0 ? LogEndOffset - Math.Max(0, DurableOffset) : null;
+    public long? Lag => LogEndOffset >= 0 ? Math.Max(0, LogEndOffset - Math.Max(0, DurableOffset)) : null;
 }

@@ -26,12 +26,6 @@ internal abstract partial class PartitionDispatcherGrain<TEvent>(
     PipelineMetrics metrics,
     ILogger logger) : Grain, IPartitionDispatcherGrain, IAsyncBatchObserver<KafkaRecord>, IStreamSubscriptionObserver
 {
-    /// <summary>Header naming the dead letter a record replays.</summary>
-    public const string ReplayHeader = "x-orleansstreams-replay-of";
-
-    /// <summary>Header restricting a replayed record to the routes that failed on it (comma-separated).</summary>
-    public const string RoutesHeader = "x-orleansstreams-routes";
-
     private static readonly TimeSpan RewindRetry = TimeSpan.FromSeconds(10);
     private Route<TEvent>[] _routes = [];
     private Route<DeadLetter> _deadLetters = null!;
@@ -116,7 +110,7 @@ internal abstract partial class PartitionDispatcherGrain<TEvent>(
 
             events.Add(new Positioned<TEvent>(record.Offset, parsed!));
             _maxEventMs = Math.Max(_maxEventMs, EventTime.ToMilliseconds(EventTimeOf(parsed!)));
-            if (record.GetHeader(RoutesHeader) is { Length: > 0 } routes)
+            if (record.GetHeader(DeadLetterHeaders.Routes) is { Length: > 0 } routes)
             {
                 (restricted ??= [])[record.Offset] = Encoding.UTF8.GetString(routes).Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
             }

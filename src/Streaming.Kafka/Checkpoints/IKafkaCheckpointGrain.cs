@@ -13,6 +13,14 @@ public interface IKafkaCheckpointGrain : IGrainWithStringKey
     [Alias("Get")]
     Task<KafkaCheckpoint> GetAsync();
 
+    /// <summary>What the partition's receiver reports now and then: which silo reads it, and its log end offset.</summary>
+    [Alias("ReportReader")]
+    Task<KafkaCheckpoint> ReportReaderAsync(string silo, long logEndOffset);
+
+    /// <summary>The checkpoint with the partition's last reported reader and log end offset.</summary>
+    [Alias("GetStatus")]
+    Task<KafkaPartitionStatus> GetStatusAsync();
+
     /// <summary>Records that every record below <paramref name="nextOffset"/> is durably applied.</summary>
     [Alias("Commit")]
     Task CommitAsync(long nextOffset);
@@ -28,6 +36,17 @@ public sealed record KafkaCheckpoint(
     [property: Id(0)] long NextOffset,
     [property: Id(1)] int RewindGeneration,
     [property: Id(2)] long RewindOffset);
+
+/// <summary>A partition's durable offset, log end offset, lag and reader (silo), as last reported.</summary>
+[GenerateSerializer, Immutable, Alias("OrleansStreams.KafkaPartitionStatus")]
+public sealed record KafkaPartitionStatus(
+    [property: Id(0)] long DurableOffset,
+    [property: Id(1)] long LogEndOffset,
+    [property: Id(2)] string? Reader,
+    [property: Id(3)] DateTime? ReportedAt)
+{
+    public long? Lag => LogEndOffset >= 0 ? Math.Max(0, LogEndOffset - Math.Max(0, DurableOffset)) : null;
+}
 
 /// <summary>Names of the checkpoint grains.</summary>
 public static class KafkaCheckpoints

@@ -7,6 +7,21 @@ internal sealed class KafkaCheckpointGrain(
     [PersistentState("checkpoint", KafkaCheckpoints.StorageName)] IPersistentState<KafkaCheckpointState> state)
     : Grain, IKafkaCheckpointGrain
 {
+    private string? _reader;
+    private long _logEnd = -1;
+    private DateTime? _reportedAt;
+
+    public Task<KafkaCheckpoint> ReportReaderAsync(string silo, long logEndOffset)
+    {
+        _reader = silo;
+        _logEnd = Math.Max(_logEnd, logEndOffset);
+        _reportedAt = DateTime.UtcNow;
+        return GetAsync();
+    }
+
+    public Task<KafkaPartitionStatus> GetStatusAsync() =>
+        Task.FromResult(new KafkaPartitionStatus(state.State.NextOffset, _logEnd, _reader, _reportedAt));
+
     public Task<KafkaCheckpoint> GetAsync() =>
         Task.FromResult(new KafkaCheckpoint(state.State.NextOffset, state.State.RewindGeneration, state.State.RewindOffset));
 

@@ -26,6 +26,7 @@ public sealed class KafkaAdapterFactory : IQueueAdapterFactory, IDisposable
         var loggerFactory = services.GetRequiredService<ILoggerFactory>();
         var topics = KafkaTopics.Provision(providerName, options, loggerFactory.CreateLogger<KafkaAdapterFactory>());
         _mapper = new KafkaQueueMapper(providerName, topics);
+        services.GetRequiredService<KafkaProviderStats>().Topics = topics;
         _cache = new SimpleQueueAdapterCache(cacheOptions, providerName, loggerFactory);
         _producer = new Lazy<IProducer<byte[]?, byte[]?>>(
             () => new ProducerBuilder<byte[]?, byte[]?>(KafkaClientConfigs.Producer(options)).Build());

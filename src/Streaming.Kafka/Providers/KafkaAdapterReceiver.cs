@@ -16,6 +16,7 @@ internal sealed partial class KafkaAdapterReceiver(
     KafkaStreamOptions options,
     IGrainFactory grains,
     KafkaProviderStats stats,
+    ILocalSiloDetails silo,
     ILogger<KafkaAdapterReceiver> logger) : IQueueAdapterReceiver
 {
     private const int MaxContainersPerRead = 8;
@@ -29,7 +30,7 @@ internal sealed partial class KafkaAdapterReceiver(
 
     public async Task Initialize(TimeSpan timeout)
     {
-        var checkpoint = await Checkpoint.GetAsync().WaitAsync(timeout);
+        var checkpoint = await Checkpoint.ReportReaderAsync(silo.SiloAddress.ToString(), -1).WaitAsync(timeout);
         _rewindGeneration = checkpoint.RewindGeneration;
         _mirroredOffset = checkpoint.NextOffset;
         _nextCheckpointPoll = DateTime.UtcNow + options.CheckpointPollInterval;
@@ -136,7 +137,8 @@ internal sealed partial class KafkaAdapterReceiver(
         KafkaCheckpoint checkpoint;
         try
         {
-            checkpoint = await Checkpoint.GetAsync();
+            var logEnd = stats.Partitions.TryGetValue(partition, out var position) ? position.LogEndOffset : -1;
+            checkpoint = await Checkpoint.ReportReaderAsync(silo.SiloAddress.ToString(), logEnd);
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {

@@ -1,9 +1,18 @@
 using System.Text;
 using Orleans;
-using OrleansStreams.Grains.Dispatch;
 using OrleansStreams.Streaming.Kafka;
 
 namespace OrleansStreams.Grains;
+
+/// <summary>Headers of replayed dead letters.</summary>
+public static class DeadLetterHeaders
+{
+    /// <summary>The id (topic/partition/offset) of the dead letter a record replays.</summary>
+    public const string ReplayOf = "x-orleansstreams-replay-of";
+
+    /// <summary>The processors (comma-separated) a replayed record goes to; absent means all.</summary>
+    public const string Routes = "x-orleansstreams-routes";
+}
 
 /// <summary>Reads and replays the dead-letter queue across its shards.</summary>
 public static class DeadLetters
@@ -54,10 +63,10 @@ public static class DeadLetters
                 continue;
             }
 
-            List<KafkaHeader> headers = [new(PartitionDispatcherGrain<PageView>.ReplayHeader, Encoding.UTF8.GetBytes(id))];
+            List<KafkaHeader> headers = [new(DeadLetterHeaders.ReplayOf, Encoding.UTF8.GetBytes(id))];
             if (deadLetter.Routes.Length > 0)
             {
-                headers.Add(new(PartitionDispatcherGrain<PageView>.RoutesHeader, Encoding.UTF8.GetBytes(string.Join(',', deadLetter.Routes))));
+                headers.Add(new(DeadLetterHeaders.Routes, Encoding.UTF8.GetBytes(string.Join(',', deadLetter.Routes))));
             }
 
             await output.ProduceAsync(new Confluent.Kafka.TopicPartition(deadLetter.Topic, deadLetter.Partition), deadLetter.Key, deadLetter.Payload, headers);
