@@ -86,6 +86,12 @@ public static class SiloBuilderExtensions
                 break;
         }
 
+        if (config.GetValue("Orleans:KubernetesHosting", false))
+        {
+            // Silo name, endpoints and cluster identity from the pod; pods of silos that died are deleted.
+            silo.UseKubernetesHosting();
+        }
+
         return silo;
     }
 
