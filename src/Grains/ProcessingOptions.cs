@@ -20,6 +20,9 @@ public sealed class ProcessingOptions
     /// <summary>Validation rule: URLs containing any of these are rejected as invalid (the Faust reference's rule is "test").</summary>
     public List<string> RejectUrlsContaining { get; set; } = [];
 
+    /// <summary>How long (in event time) an <c>event_id</c> is remembered to count a re-sent event once.</summary>
+    public TimeSpan EventIdDedupHorizon { get; set; } = TimeSpan.FromMinutes(10);
+
     /// <summary>Validation rule: longest URL accepted.</summary>
     public int MaxUrlLength { get; set; } = 2048;
 
@@ -45,6 +48,11 @@ public sealed class ProcessingOptions
         if (options.RetryBaseDelay < TimeSpan.Zero || options.RetryBaseDelay > TimeSpan.FromMinutes(1))
         {
             yield return $"{Section}:{nameof(RetryBaseDelay)} must be between 0 and 1 minute (was {options.RetryBaseDelay}).";
+        }
+
+        if (options.EventIdDedupHorizon < TimeSpan.Zero)
+        {
+            yield return $"{Section}:{nameof(EventIdDedupHorizon)} must not be negative (was {options.EventIdDedupHorizon}).";
         }
 
         if (options.MaxUrlLength < 1)

@@ -11,6 +11,10 @@ public class SinkState
 {
     [Id(0)]
     public Dictionary<string, long> HighWaterMarks { get; set; } = [];
+
+    /// <summary>Event ids applied recently, with their event time (epoch ms): a second record with one of them is the same event.</summary>
+    [Id(1)]
+    public Dictionary<string, long> RecentEventIds { get; set; } = [];
 }
 
 /// <summary>
@@ -62,8 +66,12 @@ internal abstract partial class SinkGrain<TState>(IPersistentState<TState> state
             return false;
         });
 
-    /// <summary>Applies new records; <paramref name="apply"/> tells whether a record was late.</summary>
-    protected Task<SinkReceipt> ApplyAsync<T>(string source, Guid expectedActivation, Positioned<T>[] items, Func<T, bool> apply)
+    /// <summary>
+    /// Applies new records; <paramref name="apply"/> tells whether a record was late. A record whose event id
+    /// (from <paramref name="identify"/>: id and event time) was applied within the dedup horizon is the same
+    /// event produced twice: it is skipped.
+    /// </summary>
+    protected Task<SinkReceipt> ApplyAsync<T>(string source, Guid expectedActivation, Positioned<T>[] items, Func<T, bool> apply, Func<T, (string? Id, long TimeMs)>? identify = null, long dedupHorizonMs = 0)
     {
         ArgumentNullException.ThrowIfNull(items);
         if (expectedActivation != Guid.Empty && expectedActivation != _activation)
@@ -76,6 +84,13 @@ internal abstract partial class SinkGrain<TState>(IPersistentState<TState> state
         {
             if (HighWaterMarks.IsNew(state.State.HighWaterMarks, source, item.Offset))
             {
+                if (identify?.Invoke(item.Event) is ({ } eventId, var timeMs) && !EventIds.TryAdd(state.State.RecentEventIds, eventId, timeMs, dedupHorizonMs))
+                {
+                    state.State.HighWaterMarks[source] = item.Offset;
+                    _dirty = true;
+                    continue;
+                }
+
                 try
                 {
                     if (apply(item.Event))

@@ -41,6 +41,7 @@ internal sealed partial class UrlGrain(
     IEnumerable<IPageViewHandler> handlers,
     IOptions<WindowOptions> windowOptions,
     IOptions<JoinOptions> joinOptions,
+    IOptions<ProcessingOptions> processing,
     WatermarkCache watermark,
     KafkaOutput output,
     PipelineMetrics metrics,
@@ -71,7 +72,9 @@ internal sealed partial class UrlGrain(
 
             State.Total++;
             return _windows.Add(EventTime.ToMilliseconds(view.ViewTime));
-        });
+        },
+        view => (view.EventId, EventTime.ToMilliseconds(view.ViewTime)),
+        (long)processing.Value.EventIdDedupHorizon.TotalMilliseconds);
 
     public async Task ApplyConversionsAsync(Conversion[] conversions)
     {

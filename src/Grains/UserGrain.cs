@@ -42,6 +42,7 @@ public sealed class UserState : SinkState
 internal sealed partial class UserGrain(
     [PersistentState("user", GrainStorage.Name)] IPersistentState<UserState> state,
     IOptions<JoinOptions> options,
+    IOptions<ProcessingOptions> processing,
     WatermarkCache watermarks,
     JoinBufferGauge gauge,
     KafkaOutput output,
@@ -76,7 +77,9 @@ internal sealed partial class UserGrain(
             var added = _join.AddView(new JoinEntry(view.Url, EventTime.ToMilliseconds(view.ViewTime), view.EventId ?? $"{view.Url}@{view.ViewTime:R}"));
             Record(added.Matches);
             return added.Late;
-        });
+        },
+        view => (view.EventId is { } id ? "v:" + id : null, EventTime.ToMilliseconds(view.ViewTime)),
+        DedupHorizonMs);
         await AfterChangeAsync();
         return receipt;
     }
@@ -89,10 +92,14 @@ internal sealed partial class UserGrain(
             var added = _join.AddClick(new JoinEntry(click.Url, EventTime.ToMilliseconds(click.ClickTime), click.EventId ?? $"{click.Url}@{click.ClickTime:R}"));
             Record(added.Matches);
             return added.Late;
-        });
+        },
+        click => (click.EventId is { } id ? "c:" + id : null, EventTime.ToMilliseconds(click.ClickTime)),
+        DedupHorizonMs);
         await AfterChangeAsync();
         return receipt;
     }
+
+    private long DedupHorizonMs => (long)processing.Value.EventIdDedupHorizon.TotalMilliseconds;
 
     public Task<UserTotals> GetTotalsAsync() => Task.FromResult(new UserTotals(this.GetPrimaryKeyString(), State.Views, State.Clicks));
 
