@@ -74,7 +74,8 @@ public static class SiloBuilderExtensions
             case ClusteringKind.AzureTable:
                 var connectionString = SiloSettings.ClusteringConnectionString(config);
                 silo.UseAzureStorageClustering(options => options.TableServiceClient = new TableServiceClient(connectionString));
-                silo.ConfigureEndpoints(siloPort, gatewayPort);
+                // Advertise the host address; listen on every interface so local clients reach the gateway too.
+                silo.ConfigureEndpoints(siloPort, gatewayPort, listenOnAnyHostAddress: true);
                 silo.Configure<ClusterOptions>(options =>
                 {
                     options.ClusterId = clusterId;

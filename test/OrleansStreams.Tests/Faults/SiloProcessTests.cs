@@ -1,0 +1,200 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Microsoft.Extensions.Configuration;
+using OrleansStreams.Client;
+using OrleansStreams.Grains;
+using OrleansStreams.Streaming.Kafka.Embedded;
+using OrleansStreams.Tests.Infrastructure;
+
+namespace OrleansStreams.Tests.Faults;
+
+/// <summary>
+/// Two real silo processes, clustered through Azure Table storage on Azurite, reading the embedded Kafka of the
+/// test process over TCP.
+/// </summary>
+public sealed class SiloProcessTests
+{
+    private const int Partitions = 8;
+
+    [Fact]
+    public async Task partitions_spread_when_a_second_silo_joins_and_move_back_when_it_is_killed_with_totals_exact()
+    {
+        using var kafka = EmbeddedKafkaCluster.Start();
+        foreach (var topic in new[] { Topics.PageViews, Topics.Clicks, Topics.ProcessingFailures, Topics.PageViewCounts, Topics.Conversions })
+        {
+            kafka.CreateTopic(topic, Partitions);
+        }
+
+        await using var azurite = await Azurite.StartAsync();
+        var cluster = "procs-" + Guid.NewGuid().ToString("N")[..8];
+        using var first = SiloProcess.Start(kafka, azurite, cluster);
+        await first.WaitReadyAsync();
+
+        var views = KafkaTestData.PageViews(30_000, urls: 50, users: 1_000, seed: 3);
+        var producing = Task.Run(async () =>
+        {
+            foreach (var chunk in views.Chunk(1_000))
+            {
+                await KafkaTestData.ProduceAsync(kafka.BootstrapServers, Topics.PageViews, chunk.Select(v => ((string?)v.UserId, (byte[]?)KafkaTestData.Json(v))));
+                await Task.Delay(200);
+            }
+        });
+
+        using var second = SiloProcess.Start(kafka, azurite, cluster);
+        await second.WaitReadyAsync();
+
+        // While both run, the partitions are spread over both.
+        var readers = await Eventually.Until(
+            () => ReadersAsync(first, cluster),
+            r => r.Count == 2 * Partitions && r.Values.Distinct().Count() == 2,
+            TimeSpan.FromSeconds(90),
+            "partitions read by both silos");
+        Assert.Equal(2 * Partitions, readers.Count);
+
+        await Eventually.Until(() => TotalAsync(first), n => n >= 10_000, TimeSpan.FromSeconds(120), "a third of the stream counted");
+        second.Kill();
+        await producing;
+
+        var expected = views.GroupBy(v => v.Url).ToDictionary(g => g.Key, g => (long)g.Count());
+        await Eventually.Until(() => TotalAsync(first), n => n >= views.Count, TimeSpan.FromMinutes(3), "every view counted by the survivor");
+        await Task.Delay(2_000);
+        var totals = new Dictionary<string, long>();
+        foreach (var url in expected.Keys)
+        {
+            totals[url] = await UrlTotalAsync(first, url);
+        }
+
+        Assert.Equal(expected, totals);
+        var after = await ReadersAsync(first, cluster);
+        Assert.Single(after.Values.Distinct());
+    }
+
+    private static async Task<long> TotalAsync(SiloProcess silo)
+    {
+        using var http = new HttpClient { BaseAddress = silo.Http };
+        var top = await http.GetFromJsonAsync<JsonElement>("/api/urls?top=100");
+        return top.EnumerateArray().Sum(u => u.GetProperty("total").GetInt64());
+    }
+
+    private static async Task<long> UrlTotalAsync(SiloProcess silo, string url)
+    {
+        using var http = new HttpClient { BaseAddress = silo.Http };
+        var json = await http.GetFromJsonAsync<JsonElement>("/api/urls/" + Uri.EscapeDataString(url));
+        return json.GetProperty("total").GetInt64();
+    }
+
+    /// <summary>Partition → silo reading it, from the CLI's <c>status</c>.</summary>
+    private static async Task<Dictionary<string, string>> ReadersAsync(SiloProcess silo, string cluster)
+    {
+        using var output = new StringWriter();
+        using var errors = new StringWriter();
+        var config = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Orleans:Gateways"] = $"127.0.0.1:{silo.GatewayPort}",
+            ["Orleans:ClusterId"] = cluster,
+            ["Orleans:ServiceId"] = cluster,
+        }).Build();
+        await CliApp.RunAsync(["status"], output, errors, config);
+        return output.ToString().Split('\n')
+            .Select(l => l.Trim().Split(' ', StringSplitOptions.RemoveEmptyEntries))
+            .Where(p => p.Length >= 2 && (p[0].StartsWith("pageviews[", StringComparison.Ordinal) || p[0].StartsWith("clicks[", StringComparison.Ordinal)) && p[1].StartsWith('S'))
+            .ToDictionary(p => p[0], p => p[1]);
+    }
+
+    /// <summary>A silo started as its own process, as users run it.</summary>
+    private sealed class SiloProcess : IDisposable
+    {
+        private readonly Process _process;
+
+        private SiloProcess(Process process, Uri http, int gatewayPort)
+        {
+            _process = process;
+            Http = http;
+            GatewayPort = gatewayPort;
+        }
+
+        public Uri Http { get; }
+
+        public int GatewayPort { get; }
+
+        public static SiloProcess Start(EmbeddedKafkaCluster kafka, Azurite azurite, string cluster)
+        {
+            var testBin = AppContext.BaseDirectory;
+            var configuration = new DirectoryInfo(testBin.TrimEnd(Path.DirectorySeparatorChar)).Parent!.Name;
+            var dll = Path.Combine(RepositoryPaths.Root, "src", "Silo", "bin", configuration, "net10.0", "OrleansStreams.Silo.dll");
+            Assert.True(File.Exists(dll), $"The silo is not built at {dll}");
+            var httpPort = FreePort.Next();
+            var gatewayPort = FreePort.Next();
+            var start = new ProcessStartInfo("dotnet") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = Path.GetDirectoryName(dll)! };
+            start.ArgumentList.Add(dll);
+            var env = new Dictionary<string, string>
+            {
+                ["Urls"] = $"http://127.0.0.1:{httpPort}",
+                ["Kafka__BootstrapServers"] = kafka.BootstrapServers,
+                ["Storage__Provider"] = "AzureTable",
+                ["Storage__ConnectionString"] = azurite.ConnectionString,
+                ["Clustering__Provider"] = "AzureTable",
+                ["Orleans__SiloPort"] = FreePort.Next().ToString(CultureInfo.InvariantCulture),
+                ["Orleans__GatewayPort"] = gatewayPort.ToString(CultureInfo.InvariantCulture),
+                ["Orleans__ClusterId"] = cluster,
+                ["Orleans__ServiceId"] = cluster,
+                ["Generator__Enabled"] = "false",
+                ["Reporter__Interval"] = "00:00:00",
+                ["Logging__LogLevel__Default"] = "Warning",
+            };
+            foreach (var (key, value) in env)
+            {
+                start.Environment[key] = value;
+            }
+
+            var process = Process.Start(start)!;
+            process.OutputDataReceived += (_, _) => { };
+            process.ErrorDataReceived += (_, _) => { };
+            process.BeginOutputReadLine();
+            process.BeginErrorReadLine();
+            return new SiloProcess(process, new Uri($"http://127.0.0.1:{httpPort}"), gatewayPort);
+        }
+
+        public async Task WaitReadyAsync()
+        {
+            using var http = new HttpClient { BaseAddress = Http, Timeout = TimeSpan.FromSeconds(5) };
+            await Eventually.Until(
+                async () =>
+                {
+                    try
+                    {
+                        return (await http.GetAsync("/health/ready")).StatusCode;
+                    }
+                    catch (HttpRequestException)
+                    {
+                        return HttpStatusCode.ServiceUnavailable;
+                    }
+                },
+                status => status == HttpStatusCode.OK || _process.HasExited,
+                TimeSpan.FromSeconds(90),
+                "the silo process ready");
+            Assert.False(_process.HasExited, "the silo process exited");
+        }
+
+        /// <summary>SIGKILL: no shutdown, no flush.</summary>
+        public void Kill()
+        {
+            _process.Kill(entireProcessTree: true);
+            _process.WaitForExit();
+        }
+
+        public void Dispose()
+        {
+            if (!_process.HasExited)
+            {
+                _process.Kill(entireProcessTree: true);
+                _process.WaitForExit();
+            }
+
+            _process.Dispose();
+        }
+    }
+}
