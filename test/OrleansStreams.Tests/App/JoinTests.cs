@@ -13,16 +13,6 @@ public sealed class JoinTests
     private const int Partitions = 8;
     private const double T0 = 1_700_000_000;
 
-    private static EmbeddedKafkaCluster StartKafka()
-    {
-        var kafka = EmbeddedKafkaCluster.Start();
-        foreach (var topic in new[] { Topics.PageViews, Topics.Clicks, Topics.ProcessingFailures, Topics.PageViewCounts, Topics.Conversions })
-        {
-            kafka.CreateTopic(topic, Partitions);
-        }
-
-        return kafka;
-    }
 
     private static Task ProduceViews(EmbeddedKafkaCluster kafka, IEnumerable<PageView> views) =>
         KafkaTestData.ProduceAsync(kafka.BootstrapServers, Topics.PageViews, views.Select(v => ((string?)v.UserId, (byte[]?)KafkaTestData.Json(v))));
@@ -33,7 +23,7 @@ public sealed class JoinTests
     [Fact]
     public async Task conversions_read_back_from_kafka_are_exactly_the_hand_computed_ones()
     {
-        using var kafka = StartKafka();
+        using var kafka = TestKafka.Start();
         await using var app = await AppCluster.StartAsync(kafka);
 
         // erin's click is produced (and so arrives) before her view.
@@ -84,7 +74,7 @@ public sealed class JoinTests
     public async Task buffered_join_entries_return_to_zero_once_the_watermark_passes()
     {
         const int Users = 100_000;
-        using var kafka = StartKafka();
+        using var kafka = TestKafka.Start();
         await using var app = await AppCluster.StartAsync(kafka);
 
         await ProduceViews(kafka, Enumerable.Range(0, Users).Select(i => new PageView($"user-{i}", $"/p{i % 100}", T0 + (i * 0.001))));

@@ -13,9 +13,7 @@ public sealed class PageViewTotalsTests
     [Fact]
     public async Task every_url_and_user_total_equals_what_was_produced_and_rewinding_to_zero_changes_none()
     {
-        using var kafka = EmbeddedKafkaCluster.Start();
-        kafka.CreateTopic(Topics.PageViews, Partitions);
-        kafka.CreateTopic(Topics.Clicks, Partitions);
+        using var kafka = TestKafka.Start();
         await using var app = await AppCluster.StartAsync(kafka);
 
         var views = KafkaTestData.PageViews(10_000, urls: 50, users: 500);

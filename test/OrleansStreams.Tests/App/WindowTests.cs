@@ -23,11 +23,7 @@ public sealed class WindowTests
     [Fact]
     public async Task each_window_result_is_emitted_once_when_the_watermark_passes_and_a_late_record_goes_to_the_dead_letters()
     {
-        using var kafka = EmbeddedKafkaCluster.Start();
-        foreach (var topic in new[] { Topics.PageViews, Topics.Clicks, Topics.ProcessingFailures, Topics.PageViewCounts })
-        {
-            kafka.CreateTopic(topic, Partitions);
-        }
+        using var kafka = TestKafka.Start();
 
         await using var app = await AppCluster.StartAsync(kafka, Settings);
         var views = new[]
@@ -71,11 +67,7 @@ public sealed class WindowTests
     [Fact]
     public async Task after_a_restart_an_open_window_keeps_its_count_and_a_closed_one_is_not_emitted_again()
     {
-        using var kafka = EmbeddedKafkaCluster.Start();
-        foreach (var topic in new[] { Topics.PageViews, Topics.Clicks, Topics.ProcessingFailures, Topics.PageViewCounts })
-        {
-            kafka.CreateTopic(topic, Partitions);
-        }
+        using var kafka = TestKafka.Start();
 
         await using var azurite = await Azurite.StartAsync();
         var settings = new Dictionary<string, string>(Settings)

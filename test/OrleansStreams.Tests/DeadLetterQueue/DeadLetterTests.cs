@@ -12,14 +12,6 @@ public sealed class DeadLetterTests
 {
     private const int Partitions = 8;
 
-    private static EmbeddedKafkaCluster StartKafka()
-    {
-        var kafka = EmbeddedKafkaCluster.Start();
-        kafka.CreateTopic(Topics.PageViews, Partitions);
-        kafka.CreateTopic(Topics.Clicks, Partitions);
-        kafka.CreateTopic(Topics.ProcessingFailures, Partitions);
-        return kafka;
-    }
 
     /// <summary>Bad records of every kind, each with the reason it must be dead-lettered for.</summary>
     private static List<(byte[]? Value, string Reason)> BadRecords(int count)
@@ -63,7 +55,7 @@ public sealed class DeadLetterTests
     [Fact]
     public async Task every_bad_record_is_dead_lettered_once_with_its_reason_and_bytes_while_every_valid_one_counts_once()
     {
-        using var kafka = StartKafka();
+        using var kafka = TestKafka.Start();
         await using var app = await AppCluster.StartAsync(kafka, new Dictionary<string, string>
         {
             ["Processing:RejectUrlsContaining:0"] = "test",
@@ -137,7 +129,7 @@ public sealed class DeadLetterTests
     public async Task transient_faults_are_retried_and_permanent_ones_dead_lettered_then_replayed_once_fixed()
     {
         FaultInjectingHandler.Reset();
-        using var kafka = StartKafka();
+        using var kafka = TestKafka.Start();
         await using var app = await AppCluster.StartAsync(kafka, new Dictionary<string, string>
         {
             ["Test:FaultInjection"] = "true",

@@ -13,16 +13,6 @@ public sealed class FaultTests
 {
     private const int Partitions = 8;
 
-    private static EmbeddedKafkaCluster StartKafka(int brokers = 1)
-    {
-        var kafka = EmbeddedKafkaCluster.Start(brokers);
-        foreach (var topic in new[] { Topics.PageViews, Topics.Clicks, Topics.ProcessingFailures, Topics.PageViewCounts, Topics.Conversions })
-        {
-            kafka.CreateTopic(topic, Partitions);
-        }
-
-        return kafka;
-    }
 
     private static async Task AssertTotalsAsync(AppCluster app, IReadOnlyCollection<PageView> produced, TimeSpan timeout)
     {
@@ -50,7 +40,7 @@ public sealed class FaultTests
     [Fact]
     public async Task the_same_record_produced_twice_with_one_event_id_counts_once()
     {
-        using var kafka = StartKafka();
+        using var kafka = TestKafka.Start();
         await using var app = await AppCluster.StartAsync(kafka);
         var view = new PageView("retrying-producer", "/once", 1_700_000_000, EventId: "evt-42");
         var other = new PageView("retrying-producer", "/once", 1_700_000_001, EventId: "evt-43");
@@ -66,7 +56,7 @@ public sealed class FaultTests
     [Fact]
     public async Task a_broker_down_for_ten_seconds_mid_stream_loses_nothing_and_applies_nothing_twice()
     {
-        using var kafka = StartKafka(brokers: 3);
+        using var kafka = TestKafka.Start(brokers: 3);
         await using var app = await AppCluster.StartAsync(kafka);
         var views = KafkaTestData.PageViews(20_000, urls: 50, users: 500, seed: 7);
 
@@ -80,13 +70,64 @@ public sealed class FaultTests
         await AssertTotalsAsync(app, views, TimeSpan.FromSeconds(120));
     }
 
+    [Fact]
+    public async Task storage_down_for_ten_seconds_mid_stream_delays_records_but_loses_and_dead_letters_none()
+    {
+        using var kafka = TestKafka.Start();
+        await using var azurite = await Azurite.StartAsync(persistent: true);
+        await using var app = await AppCluster.StartAsync(kafka, new Dictionary<string, string>
+        {
+            ["Storage:Provider"] = "AzureTable",
+            ["Storage:ConnectionString"] = azurite.ConnectionString,
+            ["Orleans:ServiceId"] = "storage-down-" + Guid.NewGuid().ToString("N")[..8],
+        });
+        var views = KafkaTestData.PageViews(20_000, urls: 50, users: 500, seed: 11);
+        await KafkaTestData.ProduceAsync(kafka.BootstrapServers, Topics.PageViews, views.Take(8_000).Select(v => ((string?)v.UserId, (byte[]?)KafkaTestData.Json(v))));
+        await Eventually.Until(
+            async () => (await Task.WhenAll(Enumerable.Range(0, 50).Select(u => app.Grains.GetGrain<IUrlGrain>($"/page/{u}").GetTotalsAsync()))).Sum(t => t.Total),
+            n => n >= 4_000,
+            TimeSpan.FromSeconds(60),
+            "part of the stream counted");
+
+        await azurite.StopAsync();
+        await KafkaTestData.ProduceAsync(kafka.BootstrapServers, Topics.PageViews, views.Skip(8_000).Select(v => ((string?)v.UserId, (byte[]?)KafkaTestData.Json(v))));
+        await Task.Delay(TimeSpan.FromSeconds(10));
+        await azurite.RestartAsync();
+
+        await AssertTotalsAsync(app, views, TimeSpan.FromSeconds(180));
+        Assert.Equal(0, (await DeadLetters.StatsAsync(app.Grains)).Total);
+    }
+
+    [Fact]
+    public async Task the_whole_cluster_stops_and_starts_again_with_state_and_positions_intact()
+    {
+        using var kafka = TestKafka.Start();
+        await using var azurite = await Azurite.StartAsync();
+        var settings = new Dictionary<string, string>
+        {
+            ["Storage:Provider"] = "AzureTable",
+            ["Storage:ConnectionString"] = azurite.ConnectionString,
+            ["Orleans:ServiceId"] = "restart-" + Guid.NewGuid().ToString("N")[..8],
+        };
+        var views = KafkaTestData.PageViews(10_000, urls: 50, users: 500, seed: 13);
+        await using (var first = await AppCluster.StartAsync(kafka, settings, silos: 2))
+        {
+            await KafkaTestData.ProduceAsync(kafka.BootstrapServers, Topics.PageViews, views.Take(5_000).Select(v => ((string?)v.UserId, (byte[]?)KafkaTestData.Json(v))));
+            await AssertTotalsAsync(first, views.Take(5_000).ToList(), TimeSpan.FromSeconds(60));
+        }
+
+        await KafkaTestData.ProduceAsync(kafka.BootstrapServers, Topics.PageViews, views.Skip(5_000).Select(v => ((string?)v.UserId, (byte[]?)KafkaTestData.Json(v))));
+        await using var second = await AppCluster.StartAsync(kafka, settings, silos: 2);
+        await AssertTotalsAsync(second, views, TimeSpan.FromSeconds(90));
+    }
+
     [Theory]
     [InlineData(0.2)]
     [InlineData(0.5)]
     [InlineData(0.8)]
     public async Task a_silo_killed_mid_stream_hands_its_partitions_over_without_loss_or_double_counting(double killAt)
     {
-        using var kafka = StartKafka();
+        using var kafka = TestKafka.Start();
         await using var azurite = await Azurite.StartAsync();
         await using var app = await AppCluster.StartAsync(kafka, new Dictionary<string, string>
         {

@@ -22,11 +22,7 @@ public sealed class SiloProcessTests
     [Fact]
     public async Task partitions_spread_when_a_second_silo_joins_and_move_back_when_it_is_killed_with_totals_exact()
     {
-        using var kafka = EmbeddedKafkaCluster.Start();
-        foreach (var topic in new[] { Topics.PageViews, Topics.Clicks, Topics.ProcessingFailures, Topics.PageViewCounts, Topics.Conversions })
-        {
-            kafka.CreateTopic(topic, Partitions);
-        }
+        using var kafka = TestKafka.Start();
 
         await using var azurite = await Azurite.StartAsync();
         var cluster = "procs-" + Guid.NewGuid().ToString("N")[..8];

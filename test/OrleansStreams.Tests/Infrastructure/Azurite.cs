@@ -13,12 +13,14 @@ public sealed class Azurite : IAsyncDisposable
     public const string Version = "3.37.0";
     private const string AccountKey = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
     private static readonly SemaphoreSlim InstallLock = new(1, 1);
-    private readonly Process _process;
+    private readonly string? _location;
+    private Process _process;
 
-    private Azurite(Process process, int port)
+    private Azurite(Process process, int port, string? location)
     {
         _process = process;
         Port = port;
+        _location = location;
     }
 
     public int Port { get; }
@@ -26,47 +28,72 @@ public sealed class Azurite : IAsyncDisposable
     public string ConnectionString => string.Create(CultureInfo.InvariantCulture,
         $"DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey={AccountKey};TableEndpoint=http://127.0.0.1:{Port}/devstoreaccount1;");
 
-    public static async Task<Azurite> StartAsync()
+    /// <param name="persistent">Keep data on disk (in a temporary folder), so that a restart keeps it.</param>
+    public static async Task<Azurite> StartAsync(bool persistent = false)
+    {
+        var port = FreePort.Next();
+        var location = persistent ? Directory.CreateTempSubdirectory("azurite-").FullName : null;
+        var azurite = new Azurite(await LaunchAsync(port, location), port, location);
+        await azurite.WaitListeningAsync();
+        return azurite;
+    }
+
+    /// <summary>Stops Azurite as an operator would (SIGTERM, so it saves its data).</summary>
+    public async Task StopAsync()
+    {
+        using (var kill = Process.Start("kill", ["-TERM", _process.Id.ToString(CultureInfo.InvariantCulture)]))
+        {
+            await kill.WaitForExitAsync();
+        }
+
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        await _process.WaitForExitAsync(timeout.Token);
+    }
+
+    /// <summary>Starts Azurite again on the same port, with the same data when persistent.</summary>
+    public async Task RestartAsync()
+    {
+        _process.Dispose();
+        _process = await LaunchAsync(Port, _location);
+        await WaitListeningAsync();
+    }
+
+    private static async Task<Process> LaunchAsync(int port, string? location)
     {
         var script = await InstallAsync();
-        var port = FreePort.Next();
         var start = new ProcessStartInfo("node")
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        foreach (var arg in new[] { script, "--inMemoryPersistence", "--skipApiVersionCheck", "--loose", "--tableHost", "127.0.0.1", "--tablePort", port.ToString(CultureInfo.InvariantCulture) })
+        string[] storage = location is null ? ["--inMemoryPersistence"] : ["--location", location];
+        foreach (var arg in new[] { script, "--skipApiVersionCheck", "--loose", "--tableHost", "127.0.0.1", "--tablePort", port.ToString(CultureInfo.InvariantCulture) }.Concat(storage))
         {
             start.ArgumentList.Add(arg);
         }
 
         var process = Process.Start(start) ?? throw new InvalidOperationException("Could not start node for Azurite.");
-        var output = new System.Text.StringBuilder();
-        process.OutputDataReceived += (_, e) => { lock (output) { output.AppendLine(e.Data); } };
-        process.ErrorDataReceived += (_, e) => { lock (output) { output.AppendLine(e.Data); } };
+        process.OutputDataReceived += (_, _) => { };
+        process.ErrorDataReceived += (_, _) => { };
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
-        var azurite = new Azurite(process, port);
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-        while (!await azurite.IsListeningAsync())
-        {
-            if (process.HasExited || DateTime.UtcNow > deadline)
-            {
-                await azurite.DisposeAsync();
-                string said;
-                lock (output)
-                {
-                    said = output.ToString();
-                }
+        return process;
+    }
 
-                throw new InvalidOperationException($"Azurite did not start on port {port}: {said}");
+    private async Task WaitListeningAsync()
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (!await IsListeningAsync())
+        {
+            if (_process.HasExited || DateTime.UtcNow > deadline)
+            {
+                await DisposeAsync();
+                throw new InvalidOperationException($"Azurite did not start on port {Port}.");
             }
 
             await Task.Delay(100);
         }
-
-        return azurite;
     }
 
     public async ValueTask DisposeAsync()
@@ -78,6 +105,10 @@ public sealed class Azurite : IAsyncDisposable
         }
 
         _process.Dispose();
+        if (_location is not null)
+        {
+            Directory.Delete(_location, recursive: true);
+        }
     }
 
     private async Task<bool> IsListeningAsync()

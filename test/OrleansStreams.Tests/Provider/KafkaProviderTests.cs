@@ -16,7 +16,7 @@ public sealed class KafkaProviderTests
     public async Task records_over_eight_partitions_are_all_delivered_in_offset_order_per_partition()
     {
         RecordingGrain.Delivered.Clear();
-        using var kafka = StartKafka();
+        using var kafka = TestKafka.Start(extraTopics: RecordingGrain.ProviderTopic);
         await using var app = await AppCluster.StartAsync(kafka, ProviderSettings());
 
         await ProduceAsync(kafka, 4_000, from: 0);
@@ -33,7 +33,7 @@ public sealed class KafkaProviderTests
     public async Task after_a_restart_delivery_resumes_from_the_durable_offset()
     {
         RecordingGrain.Delivered.Clear();
-        using var kafka = StartKafka();
+        using var kafka = TestKafka.Start(extraTopics: RecordingGrain.ProviderTopic);
         await using var azurite = await Azurite.StartAsync();
         var settings = ProviderSettings(
             ("Storage:Provider", "AzureTable"),
@@ -63,14 +63,6 @@ public sealed class KafkaProviderTests
         }
     }
 
-    private static EmbeddedKafkaCluster StartKafka()
-    {
-        var kafka = EmbeddedKafkaCluster.Start();
-        kafka.CreateTopic(Topics.PageViews, Partitions);
-        kafka.CreateTopic(Topics.Clicks, Partitions);
-        kafka.CreateTopic(RecordingGrain.ProviderTopic, Partitions);
-        return kafka;
-    }
 
     private static Dictionary<string, string> ProviderSettings(params (string Key, string Value)[] extra)
     {
