@@ -12,6 +12,9 @@ public sealed class KafkaStreamOptions
     /// <summary>Topics this provider reads and writes. Each partition of each topic is one Orleans queue.</summary>
     public List<string> Topics { get; set; } = [];
 
+    /// <summary>Topics the application writes to but does not read through the provider; created at startup like <see cref="Topics"/>.</summary>
+    public List<string> OutputTopics { get; set; } = [];
+
     /// <summary>Partition count used when a missing topic is created at startup.</summary>
     public int PartitionCount { get; set; } = 8;
 

@@ -42,6 +42,14 @@ public sealed class KafkaStreamOptionsValidator(KafkaStreamOptions options, stri
             }
         }
 
+        foreach (var topic in options.OutputTopics ?? [])
+        {
+            if (!IsValidTopicName(topic))
+            {
+                yield return $"{nameof(KafkaStreamOptions.OutputTopics)} contains '{topic}', which is not a valid Kafka topic name.";
+            }
+        }
+
         if (options.PartitionCount < 1)
         {
             yield return $"{nameof(KafkaStreamOptions.PartitionCount)} must be at least 1 (was {options.PartitionCount}).";

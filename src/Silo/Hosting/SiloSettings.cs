@@ -48,6 +48,7 @@ public static class SiloSettings
         options.MaxBatchSize = kafka.GetValue(nameof(KafkaStreamOptions.MaxBatchSize), options.MaxBatchSize);
         options.ConsumerGroupId = kafka[nameof(KafkaStreamOptions.ConsumerGroupId)] ?? options.ConsumerGroupId;
         options.Topics = [Topics.PageViews, Topics.Clicks];
+        options.OutputTopics = [Topics.ProcessingFailures, Topics.PageViewCounts, Topics.Conversions];
         CopyClientSettings(kafka.GetSection("Producer"), options.Producer);
         CopyClientSettings(kafka.GetSection("Consumer"), options.Consumer);
     }

@@ -64,7 +64,7 @@ internal static partial class KafkaTopics
                 .Where(t => !t.Error.IsError)
                 .Select(t => t.Topic)
                 .ToHashSet(StringComparer.Ordinal);
-            missing = options.Topics.Where(t => !existing.Contains(t)).ToList();
+            missing = options.Topics.Concat(options.OutputTopics).Distinct(StringComparer.Ordinal).Where(t => !existing.Contains(t)).ToList();
         }
         catch (KafkaException ex)
         {

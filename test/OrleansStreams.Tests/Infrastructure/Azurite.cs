@@ -96,10 +96,17 @@ public sealed class Azurite : IAsyncDisposable
         }
     }
 
+    /// <summary>Freezes Azurite (SIGSTOP): it accepts connections but answers nothing, as storage that is down.</summary>
+    public Task PauseAsync() => SignalAsync("-STOP");
+
+    /// <summary>Lets a paused Azurite answer again (SIGCONT), with all its data.</summary>
+    public Task ResumeAsync() => SignalAsync("-CONT");
+
     public async ValueTask DisposeAsync()
     {
         if (!_process.HasExited)
         {
+            await ResumeAsync();
             _process.Kill(entireProcessTree: true);
             await _process.WaitForExitAsync();
         }
@@ -109,6 +116,12 @@ public sealed class Azurite : IAsyncDisposable
         {
             Directory.Delete(_location, recursive: true);
         }
+    }
+
+    private async Task SignalAsync(string signal)
+    {
+        using var kill = Process.Start("kill", [signal, _process.Id.ToString(CultureInfo.InvariantCulture)]);
+        await kill.WaitForExitAsync();
     }
 
     private async Task<bool> IsListeningAsync()

@@ -6,18 +6,28 @@ public static class Eventually
     public static async Task<T> Until<T>(Func<Task<T>> probe, Func<T, bool> done, TimeSpan timeout, string what)
     {
         var deadline = DateTime.UtcNow + timeout;
-        T last;
+        var last = "nothing";
         while (true)
         {
-            last = await probe();
-            if (done(last))
+            try
             {
-                return last;
+                var value = await probe();
+                if (done(value))
+                {
+                    return value;
+                }
+
+                last = Describe(value);
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                // The system may be between states (a silo just died, a grain moving): ask again.
+                last = $"{ex.GetType().Name}: {ex.Message}";
             }
 
             if (DateTime.UtcNow > deadline)
             {
-                throw new TimeoutException($"Timed out after {timeout} waiting for {what}; last seen: {Describe(last)}");
+                throw new TimeoutException($"Timed out after {timeout} waiting for {what}; last seen: {last}");
             }
 
             await Task.Delay(200);

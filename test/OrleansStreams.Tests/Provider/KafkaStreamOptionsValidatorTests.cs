@@ -28,13 +28,14 @@ public sealed class KafkaStreamOptionsValidatorTests
         {
             BootstrapServers = " ",
             Topics = ["ok", "bad topic!"],
+            OutputTopics = ["also bad!"],
             ReplicationFactor = 0,
             MaxBatchSize = 0,
             ConsumerGroupId = "",
             CheckpointPollInterval = TimeSpan.Zero,
         };
         var errors = string.Join("\n", KafkaStreamOptionsValidator.Validate(options));
-        foreach (var name in new[] { "BootstrapServers", "Topics", "ReplicationFactor", "MaxBatchSize", "ConsumerGroupId", "CheckpointPollInterval" })
+        foreach (var name in new[] { "BootstrapServers", "Topics", "OutputTopics", "ReplicationFactor", "MaxBatchSize", "ConsumerGroupId", "CheckpointPollInterval" })
         {
             Assert.Contains(name, errors, StringComparison.Ordinal);
         }
