@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Net;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -70,6 +69,4 @@ internal static class ClusterConnection
                 ? endpoint
                 : throw new ArgumentException($"Setting Orleans:Gateways has '{g}', which is not host:port."))
             .ToArray();
-
-    public static string Port(IPEndPoint endpoint) => endpoint.Port.ToString(CultureInfo.InvariantCulture);
 }

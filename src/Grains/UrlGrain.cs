@@ -80,9 +80,11 @@ internal sealed partial class UrlGrain(
     {
         ArgumentNullException.ThrowIfNull(conversions);
         var added = false;
+        var horizon = (long)joinOptions.Value.DedupHorizon.TotalMilliseconds;
         foreach (var conversion in conversions)
         {
-            if (conversion.ClickTime is { } click && State.ConversionKeys.TryAdd(conversion.Key, EventTime.ToMilliseconds(click)))
+            // The same bounded-horizon dedup as event ids: a conversion delivered again counts once.
+            if (conversion.ClickTime is { } click && EventIds.TryAdd(State.ConversionKeys, conversion.Key, EventTime.ToMilliseconds(click), horizon))
             {
                 State.Conversions++;
                 added = true;
@@ -92,12 +94,6 @@ internal sealed partial class UrlGrain(
         if (!added)
         {
             return;
-        }
-
-        var horizon = State.ConversionKeys.Values.Max() - (long)joinOptions.Value.DedupHorizon.TotalMilliseconds;
-        foreach (var old in State.ConversionKeys.Where(kv => kv.Value < horizon).Select(kv => kv.Key).ToList())
-        {
-            State.ConversionKeys.Remove(old);
         }
 
         await WriteNowAsync();

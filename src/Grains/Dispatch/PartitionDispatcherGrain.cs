@@ -117,7 +117,10 @@ internal abstract partial class PartitionDispatcherGrain<TEvent>(
         }
 
         var results = await Task.WhenAll(_routes.Select(route => route.ApplyAsync(_source, For(route, events, restricted), _retry)));
-        var byOffset = items.ToDictionary(i => i.Item.Offset, i => i.Item);
+        // Only a batch with late records or processing errors needs records by offset.
+        var byOffset = results.Any(r => r.Late.Count > 0 || r.Failures.Count > 0)
+            ? items.ToDictionary(i => i.Item.Offset, i => i.Item)
+            : [];
         for (var r = 0; r < _routes.Length; r++)
         {
             foreach (var offset in results[r].Late)
