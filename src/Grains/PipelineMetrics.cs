@@ -8,7 +8,8 @@ namespace OrleansStreams.Grains;
 /// </summary>
 public sealed class PipelineMetrics
 {
-    private static readonly double[] LatencyBuckets = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
+    /// <summary>Upper bounds (seconds) of the latency histograms' buckets.</summary>
+    public static IReadOnlyList<double> LatencyBuckets { get; } = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
 
     public PipelineMetrics()
         : this(Metrics.NewCustomRegistry())
@@ -21,13 +22,14 @@ public sealed class PipelineMetrics
         Registry = registry;
         var factory = Metrics.WithCustomRegistry(registry);
         MessagesConsumed = factory.CreateCounter("app_messages_consumed_total", "Records taken from Kafka and processed, by topic and partition.", "topic", "partition");
-        ProcessLatency = factory.CreateHistogram("app_process_latency_seconds", "Time from a record's fetch from Kafka to its effects being applied.", new HistogramConfiguration { Buckets = LatencyBuckets });
-        EventTimeLag = factory.CreateHistogram("app_event_time_lag_seconds", "Time from a record's event time to its effects being applied.", new HistogramConfiguration { Buckets = LatencyBuckets });
+        ProcessLatency = factory.CreateHistogram("app_process_latency_seconds", "Time from a record's fetch from Kafka to its effects being applied.", new HistogramConfiguration { Buckets = [.. LatencyBuckets] });
+        EndToEndLatency = factory.CreateHistogram("app_end_to_end_latency_seconds", "Time from a record's Kafka timestamp (when it was produced) to its effects being applied.", new HistogramConfiguration { Buckets = [.. LatencyBuckets] });
+        EventTimeLag = factory.CreateHistogram("app_event_time_lag_seconds", "Time from a record's event time to its effects being applied.", new HistogramConfiguration { Buckets = [.. LatencyBuckets] });
         ConsumerLag = factory.CreateGauge("app_consumer_lag", "Records of a partition not yet durably processed: log end offset minus durable offset.", "topic", "partition");
         DeadLetters = factory.CreateCounter("app_dead_letters_total", "Records sent to the dead-letter queue, by reason.", "reason");
         WindowsClosed = factory.CreateCounter("app_windows_closed_total", "Event-time windows closed and emitted.");
         LateRecords = factory.CreateCounter("app_late_records_total", "Records that arrived after their window or join interval had closed.");
-        CheckpointDuration = factory.CreateHistogram("app_checkpoint_duration_seconds", "Time to flush a partition's grains and write its durable offset.", new HistogramConfiguration { Buckets = LatencyBuckets });
+        CheckpointDuration = factory.CreateHistogram("app_checkpoint_duration_seconds", "Time to flush a partition's grains and write its durable offset.", new HistogramConfiguration { Buckets = [.. LatencyBuckets] });
         Conversions = factory.CreateCounter("app_conversions_total", "Views joined with a later click on the same URL.");
         JoinBuffered = factory.CreateGauge("app_join_buffered_entries", "Views and clicks waiting in join buffers of active user grains.");
         DeliveryFailures = factory.CreateCounter("app_stream_delivery_failures_total", "Batches Orleans could not deliver to a partition's processor (they are read again from the durable offset).");
@@ -38,6 +40,8 @@ public sealed class PipelineMetrics
     public Counter MessagesConsumed { get; }
 
     public Histogram ProcessLatency { get; }
+
+    public Histogram EndToEndLatency { get; }
 
     public Histogram EventTimeLag { get; }
 

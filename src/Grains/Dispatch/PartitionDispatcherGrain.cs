@@ -153,6 +153,11 @@ internal abstract partial class PartitionDispatcherGrain<TEvent>(
             {
                 metrics.ProcessLatency.Observe((now - item.Item.FetchedAtMs) / 1000.0);
             }
+
+            if (item.Item.TimestampMs > 0)
+            {
+                metrics.EndToEndLatency.Observe(Math.Max(0, now - item.Item.TimestampMs) / 1000.0);
+            }
         }
 
         foreach (var e in events)

@@ -1,0 +1,39 @@
+using System.Globalization;
+
+namespace OrleansStreams.Bench;
+
+/// <summary>What a child process measures, and against which Kafka and oracle.</summary>
+public sealed record ChildArgs(string Run, string BootstrapServers, string OraclePath, TimeSpan LiveDuration, string? StorageConnectionString)
+{
+    public string[] ToArgs() =>
+        ["child", Run, BootstrapServers, OraclePath, LiveDuration.TotalSeconds.ToString(CultureInfo.InvariantCulture), StorageConnectionString ?? "-"];
+
+    public static ChildArgs Parse(string[] args) => args.Length == 5
+        ? new ChildArgs(args[0], args[1], args[2], TimeSpan.FromSeconds(double.Parse(args[3], CultureInfo.InvariantCulture)), args[4] == "-" ? null : args[4])
+        : throw new ArgumentException("usage: child <run> <bootstrap-servers> <oracle-path> <live-seconds> <storage-connection-string|->");
+}
+
+/// <summary>The bench's command line.</summary>
+public sealed record BenchOptions(int Views, int HighCardinalityViews, TimeSpan LiveDuration, string OutputFolder, string[] Only)
+{
+    public static BenchOptions Parse(string[] args)
+    {
+        var options = new BenchOptions(320_000, 200_000, TimeSpan.FromSeconds(10), Path.Combine(OrleansStreams.Tests.Infrastructure.RepositoryPaths.Root, "bench", "results"), []);
+        for (var i = 0; i < args.Length; i++)
+        {
+            options = args[i] switch
+            {
+                "--quick" => options with { Views = 100_000, HighCardinalityViews = 50_000, LiveDuration = TimeSpan.FromSeconds(5) },
+                "--views" => options with { Views = int.Parse(args[++i], CultureInfo.InvariantCulture) },
+                "--high-cardinality-views" => options with { HighCardinalityViews = int.Parse(args[++i], CultureInfo.InvariantCulture) },
+                "--live-seconds" => options with { LiveDuration = TimeSpan.FromSeconds(double.Parse(args[++i], CultureInfo.InvariantCulture)) },
+                "--out" => options with { OutputFolder = Path.GetFullPath(args[++i]) },
+                "--only" => options with { Only = args[++i].Split(',') },
+                _ => throw new ArgumentException(
+                    $"Unknown option '{args[i]}'. Options: --quick, --views N, --high-cardinality-views N, --live-seconds S, --out FOLDER, --only run[,run]"),
+            };
+        }
+
+        return options;
+    }
+}

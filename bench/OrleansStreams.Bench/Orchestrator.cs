@@ -1,0 +1,181 @@
+using System.Diagnostics;
+using Confluent.Kafka;
+using OrleansStreams.Grains;
+using OrleansStreams.Streaming.Kafka.Embedded;
+using OrleansStreams.Tests.Infrastructure;
+
+namespace OrleansStreams.Bench;
+
+/// <summary>
+/// Runs every measurement: for each, a fresh embedded Kafka with a freshly produced dataset, then a child process
+/// that measures one system on it and checks its results against the dataset's oracle.
+/// </summary>
+public static class Orchestrator
+{
+    private static readonly TimeSpan ChildTimeout = TimeSpan.FromMinutes(40);
+
+    public static async Task<int> RunAsync(BenchOptions options)
+    {
+        var main = new DatasetSpec("8 partitions, 1k users", 8, 1_000, 1_000, options.Views, 0.1, 0.01);
+        var partitions32 = main with { Name = "32 partitions, 1k users", Partitions = 32 };
+        var users1M = main with { Name = "8 partitions, 1M users", Users = 1_000_000, Views = options.HighCardinalityViews };
+        (string Run, DatasetSpec Data)[] plan =
+        [
+            ("ceiling-raw", main),
+            ("ceiling", main),
+            ("pipeline", main),
+            ("pipeline-azure", main),
+            ("streamiz-alos", main),
+            ("streamiz-eos", main),
+            ("ceiling", partitions32),
+            ("pipeline", partitions32),
+            ("streamiz-eos", partitions32),
+            ("ceiling", users1M),
+            ("pipeline", users1M),
+        ];
+
+        var machine = Machine.Describe();
+        Console.WriteLine(machine);
+        var results = new List<RunResult>();
+        var work = Directory.CreateTempSubdirectory("orleansstreams-bench-").FullName;
+        try
+        {
+            foreach (var (run, data) in plan)
+            {
+                if (options.Only.Length > 0 && !options.Only.Contains(run))
+                {
+                    continue;
+                }
+
+                Console.WriteLine($"== {run} on {data.Name}, {data.Views:N0} views");
+                results.Add(await MeasureAsync(run, data, options, work));
+                var last = results[^1];
+                Console.WriteLine($"   {last.RecordsPerSecond:N0} records/s, p50 {last.P50Ms:N1} ms, p99 {last.P99Ms:N1} ms at {last.LatencyRate:N0}/s, peak {last.PeakMemoryMb:N0} MiB, {(last.Correct ? "correct" : "WRONG")}: {last.Checks}");
+            }
+        }
+        finally
+        {
+            Directory.Delete(work, recursive: true);
+        }
+
+        Report.Write(options.OutputFolder, machine, options, results);
+        Console.WriteLine($"Results: {Path.Combine(options.OutputFolder, Report.MarkdownFile)} and {Path.Combine(options.OutputFolder, Report.ChartFile)}");
+        return results.All(r => r.Correct) ? 0 : 1;
+    }
+
+    private static async Task<RunResult> MeasureAsync(string run, DatasetSpec data, BenchOptions options, string work)
+    {
+        using var kafka = EmbeddedKafkaCluster.Start();
+        foreach (var topic in new[] { Topics.PageViews, Topics.Clicks, Topics.ProcessingFailures, Topics.PageViewCounts, Topics.Conversions }
+            .Concat(StreamizRun.InternalTopics(exactlyOnce: false))
+            .Concat(StreamizRun.InternalTopics(exactlyOnce: true)))
+        {
+            kafka.CreateTopic(topic, data.Partitions);
+        }
+
+        var produce = Stopwatch.StartNew();
+        var oracle = Dataset.Produce(kafka.BootstrapServers, data);
+        Console.WriteLine($"   produced {oracle.Records:N0} records ({oracle.Bad:N0} malformed, {oracle.Clicks:N0} clicks, {oracle.DistinctUsers:N0} users, {oracle.Conversions:N0} conversions expected) in {produce.Elapsed.TotalSeconds:N1} s");
+        var oraclePath = Path.Combine(work, "oracle.json");
+        oracle.Save(oraclePath);
+
+        Azurite? azurite = run == "pipeline-azure" ? await Azurite.StartAsync() : null;
+        try
+        {
+            var child = new ChildArgs(run == "pipeline-azure" ? "pipeline" : run, kafka.BootstrapServers, oraclePath, options.LiveDuration, azurite?.ConnectionString);
+            return await RunChildAsync(child);
+        }
+        finally
+        {
+            if (azurite is not null)
+            {
+                await azurite.DisposeAsync();
+            }
+        }
+    }
+
+    private static async Task<RunResult> RunChildAsync(ChildArgs child)
+    {
+        var start = new ProcessStartInfo(Environment.ProcessPath ?? throw new InvalidOperationException("No path to this program."))
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (var arg in child.ToArgs())
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        using var process = Process.Start(start) ?? throw new InvalidOperationException("Could not start a measurement process.");
+        RunResult? result = null;
+        var tail = new Queue<string>();
+        void Keep(string? line)
+        {
+            if (line is null)
+            {
+                return;
+            }
+
+            lock (tail)
+            {
+                tail.Enqueue(line);
+                if (tail.Count > 400)
+                {
+                    tail.Dequeue();
+                }
+            }
+        }
+
+        process.OutputDataReceived += (_, e) =>
+        {
+            if (e.Data is not null && RunResult.FromLine(e.Data) is { } parsed)
+            {
+                result = parsed;
+            }
+            else
+            {
+                Keep(e.Data);
+            }
+        };
+        process.ErrorDataReceived += (_, e) =>
+        {
+            Keep(e.Data);
+            if (e.Data?.StartsWith("LATE", StringComparison.Ordinal) == true)
+            {
+                Console.WriteLine(e.Data);
+            }
+        };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        using var timeout = new CancellationTokenSource(ChildTimeout);
+        try
+        {
+            await process.WaitForExitAsync(timeout.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+        }
+
+        process.WaitForExit();
+        return result ?? throw new InvalidOperationException(
+            $"Run {child.Run} ended (exit {(process.HasExited ? process.ExitCode : -1)}) without a result:{Environment.NewLine}{string.Join(Environment.NewLine, tail)}");
+    }
+}
+
+/// <summary>The machine the figures were measured on.</summary>
+public static class Machine
+{
+    public static string Describe()
+    {
+        var cpu = File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal))?.Split(':', 2)[1].Trim() ?? "unknown CPU";
+        var memory = File.ReadLines("/proc/meminfo").First(l => l.StartsWith("MemTotal:", StringComparison.Ordinal)).Split(' ', StringSplitOptions.RemoveEmptyEntries)[1];
+        var os = File.Exists("/etc/os-release")
+            ? File.ReadLines("/etc/os-release").FirstOrDefault(l => l.StartsWith("PRETTY_NAME=", StringComparison.Ordinal))?.Split('=', 2)[1].Trim('"')
+            : null;
+        return $"{Environment.ProcessorCount} cores ({cpu}), {long.Parse(memory, System.Globalization.CultureInfo.InvariantCulture) / 1024 / 1024} GiB RAM, "
+            + $"{os ?? Environment.OSVersion.ToString()}, {System.Runtime.InteropServices.RuntimeInformation.FrameworkDescription}, "
+            + $"librdkafka {Library.VersionString} (embedded Kafka: its mock cluster, 1 broker, in this bench's process)";
+    }
+}

@@ -1,0 +1,175 @@
+using System.Diagnostics;
+using System.Globalization;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Orleans;
+using OrleansStreams.Grains;
+using OrleansStreams.Silo;
+
+namespace OrleansStreams.Bench;
+
+/// <summary>
+/// The full app, as <c>dotnet run --project src/Silo</c> builds it (totals, 1-minute tumbling windows, the join,
+/// dead letters, dashboard and metrics), one silo in this process, against the same embedded Kafka.
+/// </summary>
+public static class PipelineRun
+{
+    private const string LatencyMetric = "app_end_to_end_latency_seconds";
+
+    public static async Task<RunResult> RunAsync(ChildArgs args)
+    {
+        var oracle = Oracle.Load(args.OraclePath);
+        var spec = oracle.Spec;
+        var settings = new Dictionary<string, string?>
+        {
+            ["Kafka:BootstrapServers"] = args.BootstrapServers,
+            ["Kafka:PartitionCount"] = spec.Partitions.ToString(CultureInfo.InvariantCulture),
+            ["Generator:Enabled"] = "false",
+            ["Urls"] = "http://127.0.0.1:0",
+            ["Processing:CommitInterval"] = "00:00:01",
+            ["Orleans:SiloPort"] = OrleansStreams.Tests.Infrastructure.FreePort.Next().ToString(CultureInfo.InvariantCulture),
+            ["Orleans:GatewayPort"] = OrleansStreams.Tests.Infrastructure.FreePort.Next().ToString(CultureInfo.InvariantCulture),
+        };
+        // Extra settings for experiments: ORLEANSSTREAMS_BENCH_SET="Kafka:MaxBatchSize=5000;Processing:CommitInterval=00:00:05".
+        foreach (var pair in (Environment.GetEnvironmentVariable("ORLEANSSTREAMS_BENCH_SET") ?? string.Empty).Split(';', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var (key, value) = (pair.Split('=', 2)[0], pair.Split('=', 2).ElementAtOrDefault(1));
+            settings[key] = value;
+        }
+
+        if (args.StorageConnectionString is { } storage)
+        {
+            settings["Storage:Provider"] = "AzureTable";
+            settings["Storage:ConnectionString"] = storage;
+        }
+
+        var app = OrleansStreamsApp.Build([], builder =>
+        {
+            builder.Configuration.AddInMemoryCollection(settings);
+            builder.Logging.ClearProviders();
+            builder.Logging.AddSimpleConsole().SetMinimumLevel(LogLevel.Error);
+        });
+        await app.StartAsync();
+        try
+        {
+            var grains = app.Services.GetRequiredService<IGrainFactory>();
+            var metrics = app.Services.GetRequiredService<PipelineMetrics>();
+            var dispatchers = Enumerable.Range(0, spec.Partitions)
+                .SelectMany(p => new IPartitionDispatcherGrain[]
+                {
+                    grains.GetGrain<IPageViewDispatcherGrain>(p.ToString(CultureInfo.InvariantCulture)),
+                    grains.GetGrain<IClickDispatcherGrain>(p.ToString(CultureInfo.InvariantCulture)),
+                })
+                .ToArray();
+
+            var (seconds, processed) = await WaitForAsync(dispatchers, oracle.Records, TimeSpan.FromMinutes(30));
+            var rate = processed / seconds;
+            var checks = new Checks();
+            await CheckAsync(grains, oracle, checks, live: null);
+
+            // Latency at half the measured rate: views produced now, timed from their Kafka timestamp until applied.
+            var before = await LatencyAsync(metrics);
+            var live = await LiveLoad.ProduceAsync(args.BootstrapServers, spec, rate / 2, args.LiveDuration);
+            await WaitForAsync(dispatchers, oracle.Records + live.Values.Sum(), TimeSpan.FromMinutes(5));
+            var latency = (await LatencyAsync(metrics)).Minus(before);
+            await CheckAsync(grains, oracle, checks, live);
+
+            var storageName = args.StorageConnectionString is null ? "in-memory" : "Azure Table (Azurite)";
+            return new RunResult($"OrleansStreams ({storageName})", spec.Name, spec.Partitions, spec.Users, oracle.Records, seconds, rate,
+                rate / 2, latency.QuantileMs(0.5), latency.QuantileMs(0.99), ProcessStats.PeakMemoryMb(), checks.AllPassed, checks.ToString());
+        }
+        finally
+        {
+            await app.StopAsync();
+            await app.DisposeAsync();
+        }
+    }
+
+    /// <summary>
+    /// Waits until the partitions' processors have taken <paramref name="records"/> records; the time runs from
+    /// the first record processed to the last.
+    /// </summary>
+    private static async Task<(double Seconds, long Processed)> WaitForAsync(IPartitionDispatcherGrain[] dispatchers, long records, TimeSpan timeout)
+    {
+        var clock = Stopwatch.StartNew();
+        TimeSpan? first = null;
+        long processed = 0;
+        long firstSeen = 0;
+        while (clock.Elapsed < timeout)
+        {
+            var statuses = await Task.WhenAll(dispatchers.Select(d => d.GetStatusAsync()));
+            processed = statuses.Sum(s => s.RecordsProcessed);
+            if (processed > 0 && first is null)
+            {
+                first = clock.Elapsed;
+                firstSeen = processed;
+            }
+
+            if (processed >= records)
+            {
+                return ((clock.Elapsed - first!.Value).TotalSeconds, processed - firstSeen);
+            }
+
+            await Task.Delay(50);
+        }
+
+        throw new TimeoutException($"The pipeline processed {processed} of {records} records in {timeout}.");
+    }
+
+    private static async Task CheckAsync(IGrainFactory grains, Oracle oracle, Checks checks, Dictionary<string, long>? live)
+    {
+        var suffix = live is null ? string.Empty : " (after the latency phase)";
+        var totals = await Task.WhenAll(oracle.UrlTotals.Keys.Select(url => grains.GetGrain<IUrlGrain>(url).GetTotalsAsync()));
+        var wrong = totals.Count(t => t.Total != oracle.UrlTotals[t.Url] + (live?.GetValueOrDefault(t.Url) ?? 0));
+        checks.Equal("URLs whose total differs" + suffix, 0, wrong);
+        checks.Equal("sum of URL totals" + suffix, oracle.ValidViews + (live?.Values.Sum() ?? 0), totals.Sum(t => t.Total));
+
+        var deadLetters = await Eventually(() => DeadLetters.StatsAsync(grains), s => s.Total >= oracle.Bad);
+        checks.Equal($"dead letters ({string.Join(", ", deadLetters.ByReason.Select(r => $"{r.Key} {r.Value}"))}){suffix}", oracle.Bad, deadLetters.Total);
+        if (deadLetters.Total != oracle.Bad)
+        {
+            foreach (var d in await DeadLetters.ListAsync(grains, "late", 5))
+            {
+                Console.Error.WriteLine($"LATE {d.Topic}/{d.Partition}@{d.Offset} {d.Error} {System.Text.Encoding.UTF8.GetString(d.Payload ?? [])}");
+            }
+        }
+
+        if (live is not null)
+        {
+            return;
+        }
+
+        var users = await Task.WhenAll(oracle.UserSample.Keys.Select(u => grains.GetGrain<IUserGrain>(u).GetTotalsAsync()));
+        checks.Equal("sampled users whose views or clicks differ", 0,
+            users.Count(u => u.Views != oracle.UserSample[u.UserId][0] || u.Clicks != oracle.UserSample[u.UserId][1]));
+
+        // Conversions reach the URL grains after the user grains join them: wait for them to settle.
+        var conversions = await Eventually(
+            async () => (await Task.WhenAll(oracle.UrlTotals.Keys.Select(url => grains.GetGrain<IUrlGrain>(url).GetConversionsAsync()))).Sum(c => c.Conversions),
+            c => c >= oracle.Conversions);
+        checks.Equal("conversions", oracle.Conversions, conversions);
+    }
+
+    private static async Task<T> Eventually<T>(Func<Task<T>> read, Func<T, bool> done)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+        while (true)
+        {
+            var value = await read();
+            if (done(value) || DateTime.UtcNow > deadline)
+            {
+                return value;
+            }
+
+            await Task.Delay(200);
+        }
+    }
+
+    private static async Task<LatencyHistogram> LatencyAsync(PipelineMetrics metrics)
+    {
+        using var stream = new MemoryStream();
+        await metrics.Registry.CollectAndExportAsTextAsync(stream);
+        return LatencyHistogram.FromExposition(System.Text.Encoding.UTF8.GetString(stream.ToArray()), LatencyMetric);
+    }
+}

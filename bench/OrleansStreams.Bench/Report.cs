@@ -1,0 +1,127 @@
+using System.Globalization;
+using System.Text;
+using ScottPlot;
+
+namespace OrleansStreams.Bench;
+
+/// <summary>Writes the results as a markdown table and a chart of throughput and latency.</summary>
+public static class Report
+{
+    public const string MarkdownFile = "results.md";
+    public const string ChartFile = "throughput-latency.png";
+
+    public static void Write(string folder, string machine, BenchOptions options, IReadOnlyList<RunResult> results)
+    {
+        Directory.CreateDirectory(folder);
+        File.WriteAllText(Path.Combine(folder, MarkdownFile), Markdown(machine, options, results));
+        if (results.Count > 0)
+        {
+            Chart(results).SavePng(Path.Combine(folder, ChartFile), 1400, 1000);
+        }
+    }
+
+    /// <summary>The ceiling (with parsing) measured on the same dataset, if any.</summary>
+    public static RunResult? CeilingOf(IReadOnlyList<RunResult> results, RunResult run) =>
+        results.FirstOrDefault(r => r.Dataset == run.Dataset && r.Run == "ceiling (parse JSON)");
+
+    /// <summary>The peer's exactly-once run on the same dataset, if any.</summary>
+    public static RunResult? PeerOf(IReadOnlyList<RunResult> results, RunResult run) =>
+        results.FirstOrDefault(r => r.Dataset == run.Dataset && r.Run.StartsWith("Streamiz", StringComparison.Ordinal) && r.Run.Contains("exactly-once", StringComparison.Ordinal));
+
+    private static string Markdown(string machine, BenchOptions options, IReadOnlyList<RunResult> results)
+    {
+        var md = new StringBuilder();
+        md.AppendLine("# Benchmark results").AppendLine();
+        md.AppendLine(CultureInfo.InvariantCulture, $"Measured {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC with `dotnet run -c Release --project bench/OrleansStreams.Bench{(options.Views == 320_000 ? string.Empty : $" -- --views {options.Views}")}`.").AppendLine();
+        md.AppendLine(CultureInfo.InvariantCulture, $"Machine: {machine}.").AppendLine();
+        md.AppendLine("Every run gets a fresh embedded Kafka holding the same generated dataset (page views keyed by user over 1,000 URLs, 1% malformed, clicks for 10% of views of which about 5/8 join), measures one system reading it from the start, checks the system's results against counts computed while producing, then produces valid views at half the measured rate for the latency figures.").AppendLine();
+        md.AppendLine("| run | dataset | records | records/s | of ceiling | × peer EO | p50 ms | p99 ms | at rate/s | peak MiB | correct |");
+        md.AppendLine("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|");
+        foreach (var r in results)
+        {
+            var ceiling = CeilingOf(results, r);
+            var peer = PeerOf(results, r);
+            md.AppendLine(CultureInfo.InvariantCulture,
+                $"| {r.Run} | {r.Dataset} | {r.Records:N0} | {r.RecordsPerSecond:N0} | {Ratio(r, ceiling, percent: true)} | {Ratio(r, peer, percent: false)} | {r.P50Ms:N1} | {r.P99Ms:N1} | {r.LatencyRate:N0} | {r.PeakMemoryMb:N0} | {(r.Correct ? "yes" : "**NO**")}: {r.Checks} |");
+        }
+
+        md.AppendLine().AppendLine("## Targets (exactly-once effects)").AppendLine();
+        foreach (var r in results.Where(r => r.Run.StartsWith("OrleansStreams", StringComparison.Ordinal) && r.Dataset == results[0].Dataset))
+        {
+            var ceiling = CeilingOf(results, r);
+            var peer = PeerOf(results, r);
+            var inMemory = r.Run.Contains("in-memory", StringComparison.Ordinal);
+            if (inMemory && ceiling is not null)
+            {
+                md.AppendLine(CultureInfo.InvariantCulture, $"- {r.Run} at ≥ 40% of the ceiling: {r.RecordsPerSecond / ceiling.RecordsPerSecond:P0} — {(r.RecordsPerSecond >= 0.4 * ceiling.RecordsPerSecond ? "met" : "not met")}.");
+            }
+
+            if (peer is not null)
+            {
+                var factor = inMemory ? 10 : 5;
+                md.AppendLine(CultureInfo.InvariantCulture, $"- {r.Run} at ≥ {factor}× the peer's exactly-once rate: {r.RecordsPerSecond / peer.RecordsPerSecond:N1}× — {(r.RecordsPerSecond >= factor * peer.RecordsPerSecond ? "met" : "not met")}.");
+            }
+        }
+
+        md.AppendLine().AppendLine("## How to read it").AppendLine();
+        md.AppendLine("- records/s: records of the dataset divided by the time from the first record processed to the last (the peer reads only `pageviews`, its job's input; the others read `pageviews` and `clicks`).");
+        md.AppendLine("- Latency: from the record's Kafka timestamp (set when produced) to its effect (ceiling: consumed and parsed; pipeline: applied in the URL and user grains; peer: the window count updated), while valid views are produced at half the measured rate. Percentiles are interpolated in the pipeline's histogram buckets (as Prometheus' `histogram_quantile`), the same for every run.");
+        md.AppendLine("- Peak memory: the measuring process's peak resident set (VmHWM). The embedded Kafka lives in the bench's parent process and is not counted.");
+        md.AppendLine(CultureInfo.InvariantCulture, $"- The 1M-users dataset has {options.HighCardinalityViews:N0} views drawn from a million users, so most views are a user's first: it measures the cost of new keys.");
+        return md.ToString();
+    }
+
+    private static string Ratio(RunResult run, RunResult? baseline, bool percent) =>
+        baseline is null || ReferenceEquals(run, baseline) || baseline.RecordsPerSecond <= 0
+            ? string.Empty
+            : percent
+                ? (run.RecordsPerSecond / baseline.RecordsPerSecond).ToString("P0", CultureInfo.InvariantCulture)
+                : (run.RecordsPerSecond / baseline.RecordsPerSecond).ToString("N1", CultureInfo.InvariantCulture) + "×";
+
+    private static Multiplot Chart(IReadOnlyList<RunResult> results)
+    {
+        var labels = results.Select(r => $"{r.Run}\n{r.Dataset}").ToArray();
+        var multiplot = new Multiplot();
+        multiplot.AddPlots(2);
+        var throughput = multiplot.GetPlot(0);
+        var latency = multiplot.GetPlot(1);
+
+        var bars = throughput.Add.Bars(results.Select(r => r.RecordsPerSecond / 1000).ToArray());
+        foreach (var (bar, r) in bars.Bars.Zip(results))
+        {
+            bar.FillColor = r.Correct ? Colors.SteelBlue : Colors.Red;
+            bar.Label = r.RecordsPerSecond.ToString("N0", CultureInfo.InvariantCulture);
+        }
+
+        bars.ValueLabelStyle.FontSize = 10;
+        throughput.Title("Sustained throughput (thousand records/s)");
+        throughput.Axes.Bottom.SetTicks(Enumerable.Range(0, labels.Length).Select(i => (double)i).ToArray(), labels);
+        throughput.Axes.Bottom.TickLabelStyle.Rotation = 20;
+        throughput.Axes.Bottom.TickLabelStyle.Alignment = Alignment.MiddleLeft;
+        throughput.Axes.Margins(bottom: 0);
+
+        var positions = Enumerable.Range(0, results.Count).Select(i => (double)i).ToArray();
+        var p50 = latency.Add.Bars(positions.Select(p => p - 0.2).ToArray(), results.Select(r => r.P50Ms ?? 0).ToArray());
+        p50.LegendText = "p50";
+        foreach (var bar in p50.Bars)
+        {
+            bar.Size = 0.4;
+            bar.FillColor = Colors.SeaGreen;
+        }
+
+        var p99 = latency.Add.Bars(positions.Select(p => p + 0.2).ToArray(), results.Select(r => r.P99Ms ?? 0).ToArray());
+        p99.LegendText = "p99";
+        foreach (var bar in p99.Bars)
+        {
+            bar.Size = 0.4;
+            bar.FillColor = Colors.DarkOrange;
+        }
+
+        latency.Title("Latency produce → effect at 50% of max rate (ms, log scale)");
+        latency.Axes.Bottom.SetTicks(positions, labels);
+        latency.Axes.Bottom.TickLabelStyle.Rotation = 20;
+        latency.Axes.Bottom.TickLabelStyle.Alignment = Alignment.MiddleLeft;
+        latency.ShowLegend(Alignment.UpperRight);
+        return multiplot;
+    }
+}

@@ -1,0 +1,71 @@
+using System.Text.Json;
+
+namespace OrleansStreams.Bench;
+
+/// <summary>What one run measured, and whether its results equalled the oracle.</summary>
+public sealed record RunResult(
+    string Run,
+    string Dataset,
+    int Partitions,
+    int Users,
+    long Records,
+    double Seconds,
+    double RecordsPerSecond,
+    double? LatencyRate,
+    double? P50Ms,
+    double? P99Ms,
+    double PeakMemoryMb,
+    bool Correct,
+    string Checks)
+{
+    public const string Marker = "RESULT ";
+
+    public string ToLine() => Marker + JsonSerializer.Serialize(this);
+
+    public static RunResult? FromLine(string line) =>
+        line.StartsWith(Marker, StringComparison.Ordinal) ? JsonSerializer.Deserialize<RunResult>(line[Marker.Length..]) : null;
+}
+
+/// <summary>Facts about this process a run reports.</summary>
+public static class ProcessStats
+{
+    /// <summary>Peak resident set size of this process (VmHWM), in MiB.</summary>
+    public static double PeakMemoryMb()
+    {
+        foreach (var line in File.ReadLines("/proc/self/status"))
+        {
+            if (line.StartsWith("VmHWM:", StringComparison.Ordinal))
+            {
+                var kb = long.Parse(line["VmHWM:".Length..].Trim().Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture);
+                return kb / 1024.0;
+            }
+        }
+
+        return double.NaN;
+    }
+}
+
+/// <summary>Collects correctness checks: each compares a run's result with the oracle.</summary>
+public sealed class Checks
+{
+    private readonly List<string> _failures = [];
+    private int _passed;
+
+    public bool AllPassed => _failures.Count == 0;
+
+    public void Equal<T>(string what, T expected, T actual)
+    {
+        if (EqualityComparer<T>.Default.Equals(expected, actual))
+        {
+            _passed++;
+        }
+        else
+        {
+            _failures.Add($"{what}: expected {expected}, got {actual}");
+        }
+    }
+
+    public override string ToString() => AllPassed
+        ? $"{_passed} checks passed"
+        : $"{_failures.Count} failed ({string.Join("; ", _failures.Take(5))}), {_passed} passed";
+}
