@@ -110,6 +110,9 @@ public static class Orchestrator
         using var process = Process.Start(start) ?? throw new InvalidOperationException("Could not start a measurement process.");
         RunResult? result = null;
         var tail = new Queue<string>();
+        var logPath = Path.Combine(Path.GetTempPath(), "orleansstreams-bench-logs", $"{child.Run}-{DateTime.UtcNow:HHmmss}.log");
+        Directory.CreateDirectory(Path.GetDirectoryName(logPath)!);
+        using var log = new StreamWriter(logPath) { AutoFlush = true };
         void Keep(string? line)
         {
             if (line is null)
@@ -119,8 +122,9 @@ public static class Orchestrator
 
             lock (tail)
             {
+                log.WriteLine(line);
                 tail.Enqueue(line);
-                if (tail.Count > 400)
+                if (tail.Count > 60)
                 {
                     tail.Dequeue();
                 }
@@ -138,14 +142,7 @@ public static class Orchestrator
                 Keep(e.Data);
             }
         };
-        process.ErrorDataReceived += (_, e) =>
-        {
-            Keep(e.Data);
-            if (e.Data?.StartsWith("LATE", StringComparison.Ordinal) == true)
-            {
-                Console.WriteLine(e.Data);
-            }
-        };
+        process.ErrorDataReceived += (_, e) => Keep(e.Data);
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         using var timeout = new CancellationTokenSource(ChildTimeout);
@@ -160,7 +157,7 @@ public static class Orchestrator
 
         process.WaitForExit();
         return result ?? throw new InvalidOperationException(
-            $"Run {child.Run} ended (exit {(process.HasExited ? process.ExitCode : -1)}) without a result:{Environment.NewLine}{string.Join(Environment.NewLine, tail)}");
+            $"Run {child.Run} ended (exit {(process.HasExited ? process.ExitCode : -1)}) without a result (its output: {logPath}):{Environment.NewLine}{string.Join(Environment.NewLine, tail)}");
     }
 }
 

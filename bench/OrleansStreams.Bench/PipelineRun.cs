@@ -127,14 +127,6 @@ public static class PipelineRun
 
         var deadLetters = await Eventually(() => DeadLetters.StatsAsync(grains), s => s.Total >= oracle.Bad);
         checks.Equal($"dead letters ({string.Join(", ", deadLetters.ByReason.Select(r => $"{r.Key} {r.Value}"))}){suffix}", oracle.Bad, deadLetters.Total);
-        if (deadLetters.Total != oracle.Bad)
-        {
-            foreach (var d in await DeadLetters.ListAsync(grains, "late", 5))
-            {
-                Console.Error.WriteLine($"LATE {d.Topic}/{d.Partition}@{d.Offset} {d.Error} {System.Text.Encoding.UTF8.GetString(d.Payload ?? [])}");
-            }
-        }
-
         if (live is not null)
         {
             return;

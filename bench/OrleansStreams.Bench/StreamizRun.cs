@@ -58,10 +58,10 @@ public static class StreamizRun
 
         var builder = new StreamBuilder();
         builder.Stream<string, byte[]>(Topics.PageViews)
-            .Peek((_, _, _) => Interlocked.CompareExchange(ref firstTicks, clock.ElapsedTicks, 0))
+            .Peek((_, _, _) => Interlocked.CompareExchange(ref firstTicks, clock.Elapsed.Ticks, 0))
             .MapValues((_, value, _) => value is not null && EventParser.TryParsePageView(value, out var view, out _) ? view.Url : null)
             .Filter((_, url, _) => url is not null)
-            .GroupBy<string, StringSerDes>((_, url, _) => url!, Repartition)
+            .GroupBy<string, StringSerDes, StringSerDes>((_, url, _) => url!, Repartition)
             .WindowedBy(TumblingWindowOptions.Of(TimeSpan.FromMinutes(1)))
             .Count(RocksDbWindows.As<string, long>(Store).WithKeySerdes<StringSerDes>().WithValueSerdes<Int64SerDes>())
             .ToStream()
@@ -75,12 +75,20 @@ public static class StreamizRun
             });
 
         var stream = new KafkaStream(builder.Build(), config);
+        KafkaStream.State? failed = null;
+        stream.StateChanged += (_, now) =>
+        {
+            if (now == KafkaStream.State.ERROR)
+            {
+                failed = now;
+            }
+        };
         try
         {
             await stream.StartAsync();
             var expected = oracle.ValidViews;
-            await WaitAsync(() => latest.Values.Sum() >= expected, TimeSpan.FromMinutes(30), () => $"{latest.Values.Sum()} of {expected} views counted");
-            var seconds = TimeSpan.FromTicks(clock.ElapsedTicks - Interlocked.Read(ref firstTicks)).TotalSeconds;
+            await WaitAsync(() => latest.Values.Sum() >= expected, () => failed, TimeSpan.FromMinutes(30), () => $"{latest.Values.Sum()} of {expected} views counted");
+            var seconds = TimeSpan.FromTicks(clock.Elapsed.Ticks - Interlocked.Read(ref firstTicks)).TotalSeconds;
             var rate = oracle.PageViewRecords / seconds;
             var checks = new Checks();
             checks.Equal("sum of window counts", expected, latest.Values.Sum());
@@ -89,7 +97,7 @@ public static class StreamizRun
             Volatile.Write(ref measuring, true);
             var live = await LiveLoad.ProduceAsync(args.BootstrapServers, spec, rate / 2, args.LiveDuration);
             expected += live.Values.Sum();
-            await WaitAsync(() => latest.Values.Sum() >= expected, TimeSpan.FromMinutes(5), () => $"{latest.Values.Sum()} of {expected} views counted");
+            await WaitAsync(() => latest.Values.Sum() >= expected, () => failed, TimeSpan.FromMinutes(5), () => $"{latest.Values.Sum()} of {expected} views counted");
             checks.Equal("sum of window counts (after the latency phase)", expected, latest.Values.Sum());
 
             var guarantee = exactlyOnce ? "exactly-once" : "at-least-once";
@@ -103,11 +111,16 @@ public static class StreamizRun
         }
     }
 
-    private static async Task WaitAsync(Func<bool> done, TimeSpan timeout, Func<string> progress)
+    private static async Task WaitAsync(Func<bool> done, Func<KafkaStream.State?> failedState, TimeSpan timeout, Func<string> progress)
     {
         var deadline = DateTime.UtcNow + timeout;
         while (!done())
         {
+            if (failedState() is { } failed)
+            {
+                throw new InvalidOperationException($"Streamiz stopped in state {failed}: {progress()}.");
+            }
+
             if (DateTime.UtcNow > deadline)
             {
                 throw new TimeoutException($"Streamiz did not finish in {timeout}: {progress()}.");
