@@ -48,7 +48,7 @@ public static class PipelineRun
         {
             builder.Configuration.AddInMemoryCollection(settings);
             builder.Logging.ClearProviders();
-            builder.Logging.AddSimpleConsole().SetMinimumLevel(LogLevel.Error);
+            builder.Logging.AddSimpleConsole().SetMinimumLevel(Environment.GetEnvironmentVariable("ORLEANSSTREAMS_BENCH_LOG") is { } level ? Enum.Parse<LogLevel>(level) : LogLevel.Error);
         });
         await app.StartAsync();
         try

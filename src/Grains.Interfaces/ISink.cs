@@ -12,8 +12,11 @@ namespace OrleansStreams.Grains;
 [Alias("OrleansStreams.ISink")]
 public interface ISink : IGrainWithStringKey
 {
-    /// <summary>Persists everything applied so far; accepted only if this is still <paramref name="expectedActivation"/>.</summary>
-    [Alias("Flush")]
+    /// <summary>
+    /// Persists everything applied so far; accepted only if this is still <paramref name="expectedActivation"/>.
+    /// Interleaves with applies: many partitions' flushes share one write.
+    /// </summary>
+    [Alias("Flush"), AlwaysInterleave]
     Task<SinkReceipt> FlushAsync(Guid expectedActivation);
 }
 
