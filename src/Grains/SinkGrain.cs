@@ -28,7 +28,7 @@ internal abstract partial class SinkGrain<TState>(IPersistentState<TState> state
     /// A sink writes its state at most this often: flushes from the partitions' dispatchers that arrive in
     /// between share the next write (group commit), instead of one write per dispatcher and commit.
     /// </summary>
-    internal static readonly TimeSpan MinWriteGap = TimeSpan.FromMilliseconds(300);
+    internal static readonly TimeSpan MinWriteGap = TimeSpan.FromMilliseconds(50);
 
     private readonly Guid _activation = Guid.NewGuid();
     private long _version;

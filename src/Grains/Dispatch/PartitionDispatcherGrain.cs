@@ -35,9 +35,9 @@ internal abstract partial class PartitionDispatcherGrain<TEvent>(
     private int _partition;
     private long _committed = -1;
     private long _nextOffset = -1;
+    private DateTime _lastCommit = DateTime.UtcNow;
     private DateTime? _rewindRequestedAt;
     private bool _pending;
-    private bool _committing;
     private long _processed;
     private long _rejected;
     private long _late;
@@ -63,9 +63,8 @@ internal abstract partial class PartitionDispatcherGrain<TEvent>(
         _checkpoint = KafkaCheckpoints.Get(GrainFactory, Topics.StreamProvider, Topic, _partition);
         _committed = (await _checkpoint.GetAsync()).NextOffset;
         _nextOffset = _committed;
-        // Commits interleave with processing: records keep flowing while grains persist.
         var interval = options.Value.CommitInterval;
-        this.RegisterGrainTimer(_ => CommitAsync(), new GrainTimerCreationOptions(interval, interval) { Interleave = true });
+        this.RegisterGrainTimer(CommitAsync, interval, interval);
         await base.OnActivateAsync(cancellationToken);
     }
 
@@ -172,58 +171,46 @@ internal abstract partial class PartitionDispatcherGrain<TEvent>(
         _pending = true;
         _processed += items.Count;
         _rejected += deadLetters.Count;
+
+        if (DateTime.UtcNow - _lastCommit >= options.Value.CommitInterval)
+        {
+            await CommitAsync();
+        }
     }
 
     public async Task CommitAsync()
     {
-        if (!_pending || _committing)
+        if (!_pending)
         {
             return;
-        }
-
-        // What is applied now is what this commit makes durable; later records go to the next one.
-        _committing = true;
-        _pending = false;
-        var offset = _nextOffset;
-        var maxEventMs = _maxEventMs;
-        ICommitRoute[] routes = [.. _routes, _deadLetters];
-        foreach (var route in routes)
-        {
-            route.BeginCommit();
         }
 
         try
         {
             using var timer = metrics.CheckpointDuration.NewTimer();
-            await Task.WhenAll(routes.Select(r => r.FlushAsync(_source, _retry)));
-            await _checkpoint.CommitAsync(offset);
-            if (maxEventMs != long.MinValue)
+            await Task.WhenAll(_routes.Select(r => r.FlushAsync(_source, _retry)).Append(_deadLetters.FlushAsync(_source, _retry)));
+            await _checkpoint.CommitAsync(_nextOffset);
+            if (_maxEventMs != long.MinValue)
             {
-                watermarks.Offer(Topic, await GrainFactory.GetGrain<IWatermarkGrain>(Topic).ReportAsync(_partition, maxEventMs));
+                watermarks.Offer(Topic, await GrainFactory.GetGrain<IWatermarkGrain>(Topic).ReportAsync(_partition, _maxEventMs));
             }
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
             // The offset stays where it was; the next interval tries again.
             LogCommitFailed(ex, _source);
-            foreach (var route in routes)
-            {
-                route.AbortCommit();
-            }
-
-            _pending = true;
             return;
         }
-        finally
+
+        _committed = _nextOffset;
+        _pending = false;
+        foreach (var route in _routes)
         {
-            _committing = false;
+            route.Clear();
         }
 
-        _committed = offset;
-        foreach (var route in routes)
-        {
-            route.EndCommit(offset);
-        }
+        _deadLetters.Clear();
+        _lastCommit = DateTime.UtcNow;
     }
 
     public Task<PartitionStatus> GetStatusAsync() =>

@@ -17,18 +17,6 @@ internal sealed record RetryPolicy(int MaxRetries, TimeSpan BaseDelay, ILogger L
         TimeSpan.FromTicks(Math.Min(MaxDelay.Ticks, BaseDelay.Ticks * (1L << Math.Min(attempt, 20))));
 }
 
-/// <summary>The commit steps of a route, whatever the type of its records.</summary>
-internal interface ICommitRoute
-{
-    void BeginCommit();
-
-    Task FlushAsync(string source, RetryPolicy retry);
-
-    void EndCommit(long offset);
-
-    void AbortCommit();
-}
-
 /// <summary>
 /// One kind of target of a partition's records (URL grains, user grains, dead-letter shards): groups records by
 /// target key, sends each group in offset order, and remembers which activation took them since the last
@@ -39,11 +27,10 @@ internal sealed partial class Route<T>(
     string name,
     Func<T, string> keyOf,
     Func<string, ISink> resolve,
-    Func<ISink, string, Guid, Positioned<T>[], Task<SinkReceipt>> apply) : ICommitRoute
+    Func<ISink, string, Guid, Positioned<T>[], Task<SinkReceipt>> apply)
 {
+    private readonly Dictionary<string, Guid> _touched = new(StringComparer.Ordinal);
     private readonly List<Positioned<T>> _sent = [];
-    private Dictionary<string, Guid> _touched = new(StringComparer.Ordinal);
-    private Dictionary<string, Guid>? _committing;
 
     public string Name => name;
 
@@ -67,58 +54,31 @@ internal sealed partial class Route<T>(
         return new RouteResult(failures, [.. results.SelectMany(r => r.Late)]);
     }
 
-    /// <summary>
-    /// Starts a commit: the targets touched so far are the ones it flushes; records sent from now on belong to
-    /// the next commit. Processing goes on while the commit runs.
-    /// </summary>
-    public void BeginCommit()
-    {
-        _committing = _touched;
-        _touched = new(StringComparer.Ordinal);
-    }
-
-    /// <summary>Persists every target touched before <see cref="BeginCommit"/>.</summary>
-    public Task FlushAsync(string source, RetryPolicy retry)
-    {
-        var committing = _committing ?? throw new InvalidOperationException("FlushAsync outside a commit.");
-        return Task.WhenAll(committing.ToArray().Select(entry => WithInfrastructureRetries(retry, async () =>
+    /// <summary>Persists every target touched since the last commit.</summary>
+    public Task FlushAsync(string source, RetryPolicy retry) =>
+        Task.WhenAll(_touched.ToArray().Select(entry => WithInfrastructureRetries(retry, async () =>
         {
-            var receipt = await resolve(entry.Key).FlushAsync(committing[entry.Key]);
+            var receipt = await resolve(entry.Key).FlushAsync(_touched[entry.Key]);
             while (!receipt.Accepted)
             {
                 LogResend(retry.Logger, name, entry.Key);
                 receipt = await apply(resolve(entry.Key), source, receipt.Activation, Resend(entry.Key, []));
                 if (receipt.Accepted)
                 {
-                    committing[entry.Key] = receipt.Activation;
-                    if (_touched.ContainsKey(entry.Key))
-                    {
-                        _touched[entry.Key] = receipt.Activation;
-                    }
-
+                    _touched[entry.Key] = receipt.Activation;
                     receipt = await resolve(entry.Key).FlushAsync(receipt.Activation);
                 }
             }
         })));
-    }
 
-    /// <summary>The commit is durable up to <paramref name="offset"/>: records before it need never be resent.</summary>
-    public void EndCommit(long offset)
+    /// <summary>Forgets what was sent: called once it is all durably committed.</summary>
+    public void Clear()
     {
-        _committing = null;
-        _sent.RemoveAll(s => s.Offset < offset);
+        _touched.Clear();
+        _sent.Clear();
     }
 
-    /// <summary>The commit failed: its targets are flushed with the next one.</summary>
-    public void AbortCommit()
-    {
-        foreach (var (key, activation) in _committing ?? [])
-        {
-            _touched.TryAdd(key, activation);
-        }
-
-        _committing = null;
-    }
+    public int Touched => _touched.Count;
 
     private async Task<RouteResult> SendGroupAsync(string source, string key, Positioned<T>[] items, RetryPolicy retry)
     {
@@ -155,7 +115,7 @@ internal sealed partial class Route<T>(
     private async Task SendOnceAsync(string source, string key, Positioned<T>[] items, List<long> late)
     {
         var grain = resolve(key);
-        var receipt = await apply(grain, source, ExpectedActivation(key), items);
+        var receipt = await apply(grain, source, _touched.GetValueOrDefault(key), items);
         while (!receipt.Accepted)
         {
             receipt = await apply(grain, source, receipt.Activation, Resend(key, items));
@@ -169,10 +129,6 @@ internal sealed partial class Route<T>(
             late.AddRange(lateOffsets.Where(o => o >= first));
         }
     }
-
-    /// <summary>The activation that took this key's unflushed records, if any (a commit may be flushing them).</summary>
-    private Guid ExpectedActivation(string key) =>
-        _touched.TryGetValue(key, out var activation) ? activation : _committing?.GetValueOrDefault(key) ?? Guid.Empty;
 
     private Positioned<T>[] Resend(string key, Positioned<T>[] items) =>
         [.. _sent.Where(s => string.Equals(keyOf(s.Event), key, StringComparison.Ordinal)), .. items];

@@ -96,7 +96,9 @@ public sealed class JoinTests
         }
         catch (TimeoutException ex)
         {
-            throw new TimeoutException(ex.Message + " DLQ: " + string.Join(",", (await DeadLetters.StatsAsync(app.Grains)).ByReason), ex);
+            var late = await DeadLetters.ListAsync(app.Grains, "late", 3);
+            throw new TimeoutException(ex.Message + " DLQ: " + string.Join(",", (await DeadLetters.StatsAsync(app.Grains)).ByReason)
+                + " e.g. " + string.Join("; ", late.Select(d => $"{d.Id} {d.Error} {Encoding.UTF8.GetString(d.Payload ?? [])}")), ex);
         }
 
         Assert.True(peak > Users / 2, $"the buffers held {peak} entries at most");

@@ -101,6 +101,7 @@ public sealed class WatermarkTrackerTests
         var tracker = new WatermarkTracker(Ooo, Idle, startedAtMs: 0, expectedPartitions: 2);
         tracker.Observe(0, 100_000, nowMs: 1_000);
         Assert.Null(tracker.Current(2_000));
+        tracker.Observe(0, 100_000, nowMs: Idle + 1_000);
         Assert.Equal(90_000, tracker.Current(Idle + 2_000));
 
         var complete = new WatermarkTracker(Ooo, Idle, startedAtMs: 0, expectedPartitions: 2);
