@@ -48,7 +48,17 @@ public static class Orchestrator
                 }
 
                 Console.WriteLine($"== {run} on {data.Name}, {data.Views:N0} views");
-                results.Add(await MeasureAsync(run, data, options, work));
+                try
+                {
+                    results.Add(await MeasureAsync(run, data, options, work));
+                }
+                catch (Exception ex) when (ex is InvalidOperationException or TimeoutException)
+                {
+                    // A run that fails is reported as such; the others still run.
+                    Console.WriteLine($"   FAILED: {ex.Message.Split(Environment.NewLine)[0]}");
+                    results.Add(new RunResult(run, data.Name, data.Partitions, data.Users, 0, 0, 0, null, null, null, 0, false, "failed: " + ex.Message.Split(Environment.NewLine)[0]));
+                }
+
                 var last = results[^1];
                 Console.WriteLine($"   {last.RecordsPerSecond:N0} records/s, p50 {last.P50Ms:N1} ms, p99 {last.P99Ms:N1} ms at {last.LatencyRate:N0}/s, peak {last.PeakMemoryMb:N0} MiB, {(last.Correct ? "correct" : "WRONG")}: {last.Checks}");
             }

@@ -98,7 +98,17 @@ public static class PipelineRun
         long firstSeen = 0;
         while (clock.Elapsed < timeout)
         {
-            var statuses = await Task.WhenAll(dispatchers.Select(d => d.GetStatusAsync()));
+            PartitionStatus[] statuses;
+            try
+            {
+                statuses = await Task.WhenAll(dispatchers.Select(d => d.GetStatusAsync()));
+            }
+            catch (TimeoutException)
+            {
+                // A dispatcher busy with a long batch (slow storage) answers late: ask again.
+                continue;
+            }
+
             processed = statuses.Sum(s => s.RecordsProcessed);
             if (processed > 0 && first is null)
             {

@@ -19,4 +19,10 @@ if (args is ["child", ..])
     return 0;
 }
 
+if (args is ["render", var saved])
+{
+    Report.Render(saved);
+    return 0;
+}
+
 return await Orchestrator.RunAsync(BenchOptions.Parse(args));

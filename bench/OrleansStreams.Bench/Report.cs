@@ -9,14 +9,26 @@ public static class Report
 {
     public const string MarkdownFile = "results.md";
     public const string ChartFile = "throughput-latency.png";
+    public const string DataFile = "results.json";
+
+    /// <summary>Everything a report is made from, saved next to it so that it can be drawn again.</summary>
+    public sealed record Data(string Machine, BenchOptions Options, List<RunResult> Results);
+
+    /// <summary>Draws the report again from a saved <see cref="DataFile"/>.</summary>
+    public static void Render(string dataPath)
+    {
+        var data = System.Text.Json.JsonSerializer.Deserialize<Data>(File.ReadAllBytes(dataPath)) ?? throw new InvalidDataException($"No results in {dataPath}.");
+        Write(Path.GetDirectoryName(Path.GetFullPath(dataPath))!, data.Machine, data.Options, data.Results);
+    }
 
     public static void Write(string folder, string machine, BenchOptions options, IReadOnlyList<RunResult> results)
     {
         Directory.CreateDirectory(folder);
+        File.WriteAllBytes(Path.Combine(folder, DataFile), System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(new Data(machine, options, [.. results]), new System.Text.Json.JsonSerializerOptions { WriteIndented = true }));
         File.WriteAllText(Path.Combine(folder, MarkdownFile), Markdown(machine, options, results));
         if (results.Count > 0)
         {
-            Chart(results).SavePng(Path.Combine(folder, ChartFile), 1400, 1000);
+            Chart(results).SavePng(Path.Combine(folder, ChartFile), 1600, 1200);
         }
     }
 
@@ -80,7 +92,7 @@ public static class Report
 
     private static Multiplot Chart(IReadOnlyList<RunResult> results)
     {
-        var labels = results.Select(r => $"{r.Run}\n{r.Dataset}").ToArray();
+        var labels = results.Select(r => $"{r.Run.Replace("OrleansStreams", "ours", StringComparison.Ordinal).Replace(" 1.8.2", string.Empty, StringComparison.Ordinal).Replace(", RocksDB", string.Empty, StringComparison.Ordinal)}\n{r.Dataset}").ToArray();
         var multiplot = new Multiplot();
         multiplot.AddPlots(2);
         var throughput = multiplot.GetPlot(0);
@@ -99,6 +111,7 @@ public static class Report
         throughput.Axes.Bottom.TickLabelStyle.Rotation = 20;
         throughput.Axes.Bottom.TickLabelStyle.Alignment = Alignment.MiddleLeft;
         throughput.Axes.Margins(bottom: 0);
+        throughput.Axes.Bottom.MinimumSize = 170;
 
         var positions = Enumerable.Range(0, results.Count).Select(i => (double)i).ToArray();
         var p50 = latency.Add.Bars(positions.Select(p => p - 0.2).ToArray(), results.Select(r => r.P50Ms ?? 0).ToArray());
@@ -117,7 +130,8 @@ public static class Report
             bar.FillColor = Colors.DarkOrange;
         }
 
-        latency.Title("Latency produce → effect at 50% of max rate (ms, log scale)");
+        latency.Title("Latency produce → effect at 50% of max rate (ms)");
+        latency.Axes.Bottom.MinimumSize = 170;
         latency.Axes.Bottom.SetTicks(positions, labels);
         latency.Axes.Bottom.TickLabelStyle.Rotation = 20;
         latency.Axes.Bottom.TickLabelStyle.Alignment = Alignment.MiddleLeft;
