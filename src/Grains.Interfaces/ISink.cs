@@ -12,11 +12,8 @@ namespace OrleansStreams.Grains;
 [Alias("OrleansStreams.ISink")]
 public interface ISink : IGrainWithStringKey
 {
-    /// <summary>
-    /// Persists everything applied so far; accepted only if this is still <paramref name="expectedActivation"/>.
-    /// Interleaves with applies: many partitions' flushes share one write.
-    /// </summary>
-    [Alias("Flush"), AlwaysInterleave]
+    /// <summary>Persists everything applied so far; accepted only if this is still <paramref name="expectedActivation"/>.</summary>
+    [Alias("Flush")]
     Task<SinkReceipt> FlushAsync(Guid expectedActivation);
 }
 

@@ -24,36 +24,17 @@ public class SinkState
 internal abstract partial class SinkGrain<TState>(IPersistentState<TState> state, ILogger logger) : Grain, ISink
     where TState : SinkState, new()
 {
-    /// <summary>
-    /// A sink writes its state at most this often: flushes from the partitions' dispatchers that arrive in
-    /// between share the next write (group commit), instead of one write per dispatcher and commit.
-    /// </summary>
-    internal static readonly TimeSpan MinWriteGap = TimeSpan.FromMilliseconds(50);
-
     private readonly Guid _activation = Guid.NewGuid();
-    private long _version;
-    private long _persisted;
-    private long _lastWriteStarted;
-    private Task? _writing;
-    private Task? _nextWrite;
+    private bool _dirty;
 
     protected TState State => state.State;
 
-    private bool Dirty => _version != _persisted;
-
     public async Task<SinkReceipt> FlushAsync(Guid expectedActivation)
     {
-        // Runs interleaved with applies (ISink.FlushAsync is AlwaysInterleave): waiting for the shared write
-        // does not hold up records.
-        var target = _version;
-        while (_persisted < target)
+        if (_dirty)
         {
-            if (_nextWrite is not { IsCompleted: false } next)
-            {
-                _nextWrite = next = WriteAfterGapAsync();
-            }
-
-            await next;
+            await state.WriteStateAsync();
+            _dirty = false;
         }
 
         return new SinkReceipt(_activation, Accepted: expectedActivation == _activation);
@@ -61,11 +42,12 @@ internal abstract partial class SinkGrain<TState>(IPersistentState<TState> state
 
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
-        if (Dirty)
+        if (_dirty)
         {
             try
             {
-                await WriteAsync();
+                await state.WriteStateAsync(cancellationToken);
+                _dirty = false;
             }
             catch (Exception ex) when (ex is not OutOfMemoryException)
             {
@@ -105,7 +87,7 @@ internal abstract partial class SinkGrain<TState>(IPersistentState<TState> state
                 if (identify?.Invoke(item.Event) is ({ } eventId, var timeMs) && !EventIds.TryAdd(state.State.RecentEventIds, eventId, timeMs, dedupHorizonMs))
                 {
                     state.State.HighWaterMarks[source] = item.Offset;
-                    _version++;
+                    _dirty = true;
                     continue;
                 }
 
@@ -122,7 +104,7 @@ internal abstract partial class SinkGrain<TState>(IPersistentState<TState> state
                 }
 
                 state.State.HighWaterMarks[source] = item.Offset;
-                _version++;
+                _dirty = true;
             }
         }
 
@@ -130,62 +112,14 @@ internal abstract partial class SinkGrain<TState>(IPersistentState<TState> state
     }
 
     /// <summary>Persists now, for changes whose effects leave the grain right after (emitted results).</summary>
-    protected Task WriteNowAsync() => WriteAsync();
+    protected async Task WriteNowAsync()
+    {
+        await state.WriteStateAsync();
+        _dirty = false;
+    }
 
     /// <summary>For changes a grain makes on its own (timers): persisted with the next flush or deactivation.</summary>
-    protected void MarkDirty() => _version++;
-
-    private async Task WriteAfterGapAsync()
-    {
-        var waitMs = _lastWriteStarted + (long)MinWriteGap.TotalMilliseconds - Environment.TickCount64;
-        if (waitMs > 0)
-        {
-            await Task.Delay(TimeSpan.FromMilliseconds(waitMs));
-        }
-        else
-        {
-            // Always return to the caller first, so that it has stored this task as the next write.
-            await Task.Yield();
-        }
-
-        // Flushes arriving from here on need what is applied after this write started: they wait for the next.
-        _nextWrite = null;
-        await WriteAsync();
-    }
-
-    /// <summary>One write at a time: the storage's ETag must come back before the next write.</summary>
-    private async Task WriteAsync()
-    {
-        // The previous write's own continuation may not have run yet: a completed one no longer counts.
-        while (_writing is { IsCompleted: false } previous)
-        {
-            try
-            {
-                await previous;
-            }
-            catch (Exception ex) when (ex is not OutOfMemoryException)
-            {
-                // That write's own callers see its failure; this one tries again.
-            }
-        }
-
-        var version = _version;
-        _lastWriteStarted = Environment.TickCount64;
-        var write = state.WriteStateAsync();
-        _writing = write;
-        try
-        {
-            await write;
-            _persisted = Math.Max(_persisted, version);
-        }
-        finally
-        {
-            if (ReferenceEquals(_writing, write))
-            {
-                _writing = null;
-            }
-        }
-    }
+    protected void MarkDirty() => _dirty = true;
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Could not persist {Key} while deactivating; its partition will resend")]
     private partial void LogFlushOnDeactivateFailed(Exception exception, string key);
