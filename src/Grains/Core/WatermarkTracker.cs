@@ -8,10 +8,9 @@ public readonly record struct PartitionProgress(long MaxEventMs, long LastSeenMs
 /// out-of-orderness; the pipeline's is the minimum over active partitions. A partition with no records for
 /// longer than the idle timeout stops holding it back; when every partition is idle, event time advances with
 /// the wall clock from where each partition stopped, so the last windows close when the stream goes quiet.
-/// The watermark never goes back. With <c>expectedPartitions</c> known, a partition that has not reported yet
-/// holds the watermark back like an active one until the idle timeout has passed since the start.
+/// The watermark never goes back.
 /// </summary>
-public sealed class WatermarkTracker(long outOfOrdernessMs, long idleTimeoutMs, long startedAtMs = 0, int expectedPartitions = 0)
+public sealed class WatermarkTracker(long outOfOrdernessMs, long idleTimeoutMs, long startedAtMs = 0)
 {
     private readonly Dictionary<int, PartitionProgress> _partitions = [];
     private long? _watermark;
@@ -38,11 +37,6 @@ public sealed class WatermarkTracker(long outOfOrdernessMs, long idleTimeoutMs, 
 
         // Right after a start, no partition counts as idle: their reports may simply not have arrived yet.
         var idleCounts = nowMs - startedAtMs >= idleTimeoutMs;
-        if (!idleCounts && _partitions.Count < expectedPartitions)
-        {
-            return _watermark;
-        }
-
         long? activeMin = null;
         long idleMax = long.MinValue;
         foreach (var progress in _partitions.Values)

@@ -96,21 +96,6 @@ public sealed class WatermarkTrackerTests
     }
 
     [Fact]
-    public void a_partition_that_has_not_reported_holds_the_watermark_back_until_the_idle_timeout()
-    {
-        var tracker = new WatermarkTracker(Ooo, Idle, startedAtMs: 0, expectedPartitions: 2);
-        tracker.Observe(0, 100_000, nowMs: 1_000);
-        Assert.Null(tracker.Current(2_000));
-        tracker.Observe(0, 100_000, nowMs: Idle + 1_000);
-        Assert.Equal(90_000, tracker.Current(Idle + 2_000));
-
-        var complete = new WatermarkTracker(Ooo, Idle, startedAtMs: 0, expectedPartitions: 2);
-        complete.Observe(0, 100_000, nowMs: 1_000);
-        complete.Observe(1, 50_000, nowMs: 1_500);
-        Assert.Equal(40_000, complete.Current(2_000));
-    }
-
-    [Fact]
     public void the_watermark_never_goes_back()
     {
         var tracker = new WatermarkTracker(Ooo, Idle, startedAtMs: 0);
