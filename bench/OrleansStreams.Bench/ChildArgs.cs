@@ -16,9 +16,12 @@ public sealed record ChildArgs(string Run, string BootstrapServers, string Oracl
 /// <summary>The bench's command line.</summary>
 public sealed record BenchOptions(int Views, int HighCardinalityViews, TimeSpan LiveDuration, string OutputFolder, string[] Only)
 {
+    /// <summary>Views in the main datasets: below the embedded Kafka's 5 MB per partition on 8 partitions.</summary>
+    public const int DefaultViews = 320_000;
+
     public static BenchOptions Parse(string[] args)
     {
-        var options = new BenchOptions(320_000, 200_000, TimeSpan.FromSeconds(10), Path.Combine(OrleansStreams.Tests.Infrastructure.RepositoryPaths.Root, "bench", "results"), []);
+        var options = new BenchOptions(DefaultViews, 200_000, TimeSpan.FromSeconds(10), Path.Combine(OrleansStreams.Tests.Infrastructure.RepositoryPaths.Root, "bench", "results"), []);
         for (var i = 0; i < args.Length; i++)
         {
             options = args[i] switch

@@ -68,7 +68,7 @@ public static class Orchestrator
             Directory.Delete(work, recursive: true);
         }
 
-        Report.Write(options.OutputFolder, machine, options, results);
+        Report.Write(options.OutputFolder, new Report.Data(DateTime.UtcNow, machine, options, results));
         Console.WriteLine($"Results: {Path.Combine(options.OutputFolder, Report.MarkdownFile)} and {Path.Combine(options.OutputFolder, Report.ChartFile)}");
         return results.All(r => r.Correct) ? 0 : 1;
     }
@@ -76,7 +76,7 @@ public static class Orchestrator
     private static async Task<RunResult> MeasureAsync(string run, DatasetSpec data, BenchOptions options, string work)
     {
         using var kafka = EmbeddedKafkaCluster.Start();
-        foreach (var topic in new[] { Topics.PageViews, Topics.Clicks, Topics.ProcessingFailures, Topics.PageViewCounts, Topics.Conversions }
+        foreach (var topic in Topics.All
             .Concat(StreamizRun.InternalTopics(exactlyOnce: false))
             .Concat(StreamizRun.InternalTopics(exactlyOnce: true)))
         {

@@ -34,8 +34,8 @@ public static class PipelineRun
         // Extra settings for experiments: ORLEANSSTREAMS_BENCH_SET="Kafka:MaxBatchSize=5000;Processing:CommitInterval=00:00:05".
         foreach (var pair in (Environment.GetEnvironmentVariable("ORLEANSSTREAMS_BENCH_SET") ?? string.Empty).Split(';', StringSplitOptions.RemoveEmptyEntries))
         {
-            var (key, value) = (pair.Split('=', 2)[0], pair.Split('=', 2).ElementAtOrDefault(1));
-            settings[key] = value;
+            var keyValue = pair.Split('=', 2);
+            settings[keyValue[0]] = keyValue.ElementAtOrDefault(1);
         }
 
         if (args.StorageConnectionString is { } storage)

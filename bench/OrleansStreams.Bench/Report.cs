@@ -12,23 +12,23 @@ public static class Report
     public const string DataFile = "results.json";
 
     /// <summary>Everything a report is made from, saved next to it so that it can be drawn again.</summary>
-    public sealed record Data(string Machine, BenchOptions Options, List<RunResult> Results);
+    public sealed record Data(DateTime MeasuredAt, string Machine, BenchOptions Options, List<RunResult> Results);
 
     /// <summary>Draws the report again from a saved <see cref="DataFile"/>.</summary>
     public static void Render(string dataPath)
     {
         var data = System.Text.Json.JsonSerializer.Deserialize<Data>(File.ReadAllBytes(dataPath)) ?? throw new InvalidDataException($"No results in {dataPath}.");
-        Write(Path.GetDirectoryName(Path.GetFullPath(dataPath))!, data.Machine, data.Options, data.Results);
+        Write(Path.GetDirectoryName(Path.GetFullPath(dataPath))!, data);
     }
 
-    public static void Write(string folder, string machine, BenchOptions options, IReadOnlyList<RunResult> results)
+    public static void Write(string folder, Data data)
     {
         Directory.CreateDirectory(folder);
-        File.WriteAllBytes(Path.Combine(folder, DataFile), System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(new Data(machine, options, [.. results]), new System.Text.Json.JsonSerializerOptions { WriteIndented = true }));
-        File.WriteAllText(Path.Combine(folder, MarkdownFile), Markdown(machine, options, results));
-        if (results.Count > 0)
+        File.WriteAllBytes(Path.Combine(folder, DataFile), System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(data, new System.Text.Json.JsonSerializerOptions { WriteIndented = true }));
+        File.WriteAllText(Path.Combine(folder, MarkdownFile), Markdown(data));
+        if (data.Results.Count > 0)
         {
-            Chart(results).SavePng(Path.Combine(folder, ChartFile), 1600, 1200);
+            Chart(data.Results).SavePng(Path.Combine(folder, ChartFile), 1600, 1200);
         }
     }
 
@@ -40,11 +40,12 @@ public static class Report
     public static RunResult? PeerOf(IReadOnlyList<RunResult> results, RunResult run) =>
         results.FirstOrDefault(r => r.Dataset == run.Dataset && r.Run.StartsWith("Streamiz", StringComparison.Ordinal) && r.Run.Contains("exactly-once", StringComparison.Ordinal));
 
-    private static string Markdown(string machine, BenchOptions options, IReadOnlyList<RunResult> results)
+    private static string Markdown(Data data)
     {
+        var (machine, options, results) = (data.Machine, data.Options, data.Results);
         var md = new StringBuilder();
         md.AppendLine("# Benchmark results").AppendLine();
-        md.AppendLine(CultureInfo.InvariantCulture, $"Measured {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC with `dotnet run -c Release --project bench/OrleansStreams.Bench{(options.Views == 320_000 ? string.Empty : $" -- --views {options.Views}")}`.").AppendLine();
+        md.AppendLine(CultureInfo.InvariantCulture, $"Measured {data.MeasuredAt:yyyy-MM-dd HH:mm} UTC with `dotnet run -c Release --project bench/OrleansStreams.Bench{(options.Views == BenchOptions.DefaultViews ? string.Empty : $" -- --views {options.Views}")}`.").AppendLine();
         md.AppendLine(CultureInfo.InvariantCulture, $"Machine: {machine}.").AppendLine();
         md.AppendLine("Every run gets a fresh embedded Kafka holding the same generated dataset (page views keyed by user over 1,000 URLs, 1% malformed, clicks for 10% of views of which about 5/8 join), measures one system reading it from the start, checks the system's results against counts computed while producing, then produces valid views at half the measured rate for the latency figures.").AppendLine();
         md.AppendLine("| run | dataset | records | records/s | of ceiling | × peer EO | p50 ms | p99 ms | at rate/s | peak MiB | correct |");

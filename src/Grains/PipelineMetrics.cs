@@ -22,14 +22,14 @@ public sealed class PipelineMetrics
         Registry = registry;
         var factory = Metrics.WithCustomRegistry(registry);
         MessagesConsumed = factory.CreateCounter("app_messages_consumed_total", "Records taken from Kafka and processed, by topic and partition.", "topic", "partition");
-        ProcessLatency = factory.CreateHistogram("app_process_latency_seconds", "Time from a record's fetch from Kafka to its effects being applied.", new HistogramConfiguration { Buckets = [.. LatencyBuckets] });
-        EndToEndLatency = factory.CreateHistogram("app_end_to_end_latency_seconds", "Time from a record's Kafka timestamp (when it was produced) to its effects being applied.", new HistogramConfiguration { Buckets = [.. LatencyBuckets] });
-        EventTimeLag = factory.CreateHistogram("app_event_time_lag_seconds", "Time from a record's event time to its effects being applied.", new HistogramConfiguration { Buckets = [.. LatencyBuckets] });
+        ProcessLatency = LatencyHistogram(factory, "app_process_latency_seconds", "Time from a record's fetch from Kafka to its effects being applied.");
+        EndToEndLatency = LatencyHistogram(factory, "app_end_to_end_latency_seconds", "Time from a record's Kafka timestamp (when it was produced) to its effects being applied.");
+        EventTimeLag = LatencyHistogram(factory, "app_event_time_lag_seconds", "Time from a record's event time to its effects being applied.");
         ConsumerLag = factory.CreateGauge("app_consumer_lag", "Records of a partition not yet durably processed: log end offset minus durable offset.", "topic", "partition");
         DeadLetters = factory.CreateCounter("app_dead_letters_total", "Records sent to the dead-letter queue, by reason.", "reason");
         WindowsClosed = factory.CreateCounter("app_windows_closed_total", "Event-time windows closed and emitted.");
         LateRecords = factory.CreateCounter("app_late_records_total", "Records that arrived after their window or join interval had closed.");
-        CheckpointDuration = factory.CreateHistogram("app_checkpoint_duration_seconds", "Time to flush a partition's grains and write its durable offset.", new HistogramConfiguration { Buckets = [.. LatencyBuckets] });
+        CheckpointDuration = LatencyHistogram(factory, "app_checkpoint_duration_seconds", "Time to flush a partition's grains and write its durable offset.");
         Conversions = factory.CreateCounter("app_conversions_total", "Views joined with a later click on the same URL.");
         JoinBuffered = factory.CreateGauge("app_join_buffered_entries", "Views and clicks waiting in join buffers of active user grains.");
         DeliveryFailures = factory.CreateCounter("app_stream_delivery_failures_total", "Batches Orleans could not deliver to a partition's processor (they are read again from the durable offset).");
@@ -60,4 +60,7 @@ public sealed class PipelineMetrics
     public Gauge JoinBuffered { get; }
 
     public Counter DeliveryFailures { get; }
+
+    private static Histogram LatencyHistogram(IMetricFactory factory, string name, string help) =>
+        factory.CreateHistogram(name, help, new HistogramConfiguration { Buckets = [.. LatencyBuckets] });
 }

@@ -23,12 +23,11 @@ public static partial class OrleansStreamsApp
         {
             embedded = EmbeddedKafkaCluster.Start();
             var partitions = Math.Max(1, SiloSettings.PartitionCount(config));
-            embedded.CreateTopic(Topics.PageViews, partitions);
-            embedded.CreateTopic(Topics.Clicks, partitions);
-            foreach (var output in new[] { Topics.ProcessingFailures, Topics.PageViewCounts, Topics.Conversions })
+            foreach (var topic in Topics.All)
             {
-                embedded.CreateTopic(output, partitions);
+                embedded.CreateTopic(topic, partitions);
             }
+
             config["Kafka:BootstrapServers"] = embedded.BootstrapServers;
         }
 

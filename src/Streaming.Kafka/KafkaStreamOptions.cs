@@ -25,7 +25,7 @@ public sealed class KafkaStreamOptions
     public bool CreateTopics { get; set; } = true;
 
     /// <summary>Most records placed in one batch container handed to Orleans.</summary>
-    public int MaxBatchSize { get; set; } = 10_000;
+    public int MaxBatchSize { get; set; } = 1000;
 
     /// <summary>Consumer group the durable offsets are mirrored to, for lag tools. Placement never uses it.</summary>
     public string ConsumerGroupId { get; set; } = "orleansstreams";

@@ -26,27 +26,16 @@ public sealed class KafkaStreamOptionsValidator(KafkaStreamOptions options, stri
         {
             yield return $"{nameof(KafkaStreamOptions.Topics)} must name at least one topic.";
         }
-        else
+        else if (options.Topics.Distinct(StringComparer.Ordinal).Count() != options.Topics.Count)
         {
-            foreach (var topic in options.Topics)
-            {
-                if (!IsValidTopicName(topic))
-                {
-                    yield return $"{nameof(KafkaStreamOptions.Topics)} contains '{topic}', which is not a valid Kafka topic name.";
-                }
-            }
-
-            if (options.Topics.Distinct(StringComparer.Ordinal).Count() != options.Topics.Count)
-            {
-                yield return $"{nameof(KafkaStreamOptions.Topics)} names a topic twice.";
-            }
+            yield return $"{nameof(KafkaStreamOptions.Topics)} names a topic twice.";
         }
 
-        foreach (var topic in options.OutputTopics ?? [])
+        foreach (var (setting, topics) in new[] { (nameof(KafkaStreamOptions.Topics), options.Topics), (nameof(KafkaStreamOptions.OutputTopics), options.OutputTopics) })
         {
-            if (!IsValidTopicName(topic))
+            foreach (var topic in (topics ?? []).Where(t => !IsValidTopicName(t)))
             {
-                yield return $"{nameof(KafkaStreamOptions.OutputTopics)} contains '{topic}', which is not a valid Kafka topic name.";
+                yield return $"{setting} contains '{topic}', which is not a valid Kafka topic name.";
             }
         }
 

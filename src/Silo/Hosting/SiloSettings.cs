@@ -47,8 +47,8 @@ public static class SiloSettings
         options.CreateTopics = kafka.GetValue(nameof(KafkaStreamOptions.CreateTopics), options.CreateTopics);
         options.MaxBatchSize = kafka.GetValue(nameof(KafkaStreamOptions.MaxBatchSize), options.MaxBatchSize);
         options.ConsumerGroupId = kafka[nameof(KafkaStreamOptions.ConsumerGroupId)] ?? options.ConsumerGroupId;
-        options.Topics = [Topics.PageViews, Topics.Clicks];
-        options.OutputTopics = [Topics.ProcessingFailures, Topics.PageViewCounts, Topics.Conversions];
+        options.Topics = [.. Topics.Inputs];
+        options.OutputTopics = [.. Topics.Outputs];
         CopyClientSettings(kafka.GetSection("Producer"), options.Producer);
         CopyClientSettings(kafka.GetSection("Consumer"), options.Consumer);
     }

@@ -10,15 +10,8 @@ namespace OrleansStreams.Tests.App;
 /// <summary>The view-click join through the whole app, results read back from the <c>conversions</c> topic.</summary>
 public sealed class JoinTests
 {
-    private const int Partitions = 8;
+    private const int Partitions = TestKafka.Partitions;
     private const double T0 = 1_700_000_000;
-
-
-    private static Task ProduceViews(EmbeddedKafkaCluster kafka, IEnumerable<PageView> views) =>
-        KafkaTestData.ProduceAsync(kafka.BootstrapServers, Topics.PageViews, views.Select(v => ((string?)v.UserId, (byte[]?)KafkaTestData.Json(v))));
-
-    private static Task ProduceClicks(EmbeddedKafkaCluster kafka, IEnumerable<ClickEvent> clicks) =>
-        KafkaTestData.ProduceAsync(kafka.BootstrapServers, Topics.Clicks, clicks.Select(c => ((string?)c.UserId, (byte[]?)KafkaTestData.Json(c))));
 
     [Fact]
     public async Task conversions_read_back_from_kafka_are_exactly_the_hand_computed_ones()
@@ -27,9 +20,9 @@ public sealed class JoinTests
         await using var app = await AppCluster.StartAsync(kafka);
 
         // erin's click is produced (and so arrives) before her view.
-        await ProduceClicks(kafka, [new("erin", "/e", T0 + 20.5)]);
+        await KafkaTestData.ProduceClicksAsync(kafka.BootstrapServers, [new("erin", "/e", T0 + 20.5)]);
         await Task.Delay(500);
-        await ProduceViews(kafka,
+        await KafkaTestData.ProduceViewsAsync(kafka.BootstrapServers,
         [
             new("alice", "/a", T0),
             new("alice", "/a", T0 + 2),
@@ -38,7 +31,7 @@ public sealed class JoinTests
             new("carol", "/c", T0 + 10),
             new("erin", "/e", T0 + 20),
         ]);
-        await ProduceClicks(kafka,
+        await KafkaTestData.ProduceClicksAsync(kafka.BootstrapServers,
         [
             new("alice", "/a", T0 + 4),       // joins both of alice's /a views
             new("alice", "/b", T0 + 6.001),   // 5.001 s after the /b view: no
@@ -77,8 +70,8 @@ public sealed class JoinTests
         using var kafka = TestKafka.Start();
         await using var app = await AppCluster.StartAsync(kafka);
 
-        await ProduceViews(kafka, Enumerable.Range(0, Users).Select(i => new PageView($"user-{i}", $"/p{i % 100}", T0 + (i * 0.001))));
-        await ProduceClicks(kafka, Enumerable.Range(0, Users).Select(i => new ClickEvent($"user-{i}", $"/p{i % 100}", T0 + (i * 0.001) + 1)));
+        await KafkaTestData.ProduceViewsAsync(kafka.BootstrapServers, Enumerable.Range(0, Users).Select(i => new PageView($"user-{i}", $"/p{i % 100}", T0 + (i * 0.001))));
+        await KafkaTestData.ProduceClicksAsync(kafka.BootstrapServers, Enumerable.Range(0, Users).Select(i => new ClickEvent($"user-{i}", $"/p{i % 100}", T0 + (i * 0.001) + 1)));
 
         long Buffered() => app.SiloServices.Sum(s => s.GetRequiredService<JoinBufferGauge>().Value);
         var peak = 0L;
@@ -104,8 +97,8 @@ public sealed class JoinTests
         Assert.True(peak > Users / 2, $"the buffers held {peak} entries at most");
 
         // Both streams move far ahead in event time on every partition: everything buffered expires.
-        await ProduceViews(kafka, Enumerable.Range(0, 64).Select(i => new PageView($"clock-{i}", "/clock", T0 + 1_000)));
-        await ProduceClicks(kafka, Enumerable.Range(0, 64).Select(i => new ClickEvent($"clock-{i}", "/none", T0 + 1_000)));
+        await KafkaTestData.ProduceViewsAsync(kafka.BootstrapServers, Enumerable.Range(0, 64).Select(i => new PageView($"clock-{i}", "/clock", T0 + 1_000)));
+        await KafkaTestData.ProduceClicksAsync(kafka.BootstrapServers, Enumerable.Range(0, 64).Select(i => new ClickEvent($"clock-{i}", "/none", T0 + 1_000)));
         await Eventually.Until(() => Task.FromResult(Buffered()), n => n <= 200, TimeSpan.FromSeconds(60), "the join buffers emptied");
     }
 

@@ -8,7 +8,7 @@ namespace OrleansStreams.Tests.App;
 /// <summary>The whole app in an in-process test cluster, fed by an ordinary Confluent producer.</summary>
 public sealed class PageViewTotalsTests
 {
-    private const int Partitions = 8;
+    private const int Partitions = TestKafka.Partitions;
 
     [Fact]
     public async Task every_url_and_user_total_equals_what_was_produced_and_rewinding_to_zero_changes_none()
@@ -17,7 +17,7 @@ public sealed class PageViewTotalsTests
         await using var app = await AppCluster.StartAsync(kafka);
 
         var views = KafkaTestData.PageViews(10_000, urls: 50, users: 500);
-        await KafkaTestData.ProduceAsync(kafka.BootstrapServers, Topics.PageViews, views.Select(v => ((string?)v.UserId, (byte[]?)KafkaTestData.Json(v))));
+        await KafkaTestData.ProduceViewsAsync(kafka.BootstrapServers, views);
 
         var expectedUrls = views.GroupBy(v => v.Url).ToDictionary(g => g.Key, g => (long)g.Count());
         var expectedUsers = views.GroupBy(v => v.UserId).ToDictionary(g => g.Key, g => (long)g.Count());
@@ -38,7 +38,7 @@ public sealed class PageViewTotalsTests
 
         // Plus one more view per partition after the rewind; each partition delivers its records in order.
         var markers = Enumerable.Range(0, Partitions).Select(p => new PageView($"marker-{p}", "/after-rewind", 1_800_000_000 + p)).ToList();
-        await KafkaTestData.ProduceAsync(kafka.BootstrapServers, Topics.PageViews, markers.Select(m => ((string?)m.UserId, (byte[]?)KafkaTestData.Json(m))), Partitions);
+        await KafkaTestData.ProduceViewsAsync(kafka.BootstrapServers, markers, Partitions);
 
         // Everything is delivered twice (once before, once after the rewind); the markers once or twice,
         // depending on whether a receiver read them before it saw the rewind request.

@@ -9,7 +9,7 @@ namespace OrleansStreams.Tests.App;
 /// <summary>Event-time windows through the whole app, results read back from Kafka.</summary>
 public sealed class WindowTests
 {
-    private const int Partitions = 8;
+    private const int Partitions = TestKafka.Partitions;
     private const double T0 = 1_700_000_000;
 
     private static readonly Dictionary<string, string> Settings = new()
@@ -35,7 +35,7 @@ public sealed class WindowTests
             new PageView("u5", "/w", T0 + 2),     // out of order, within the allowed disorder
             new PageView("u6", "/w", T0 + 15),
         };
-        await KafkaTestData.ProduceAsync(kafka.BootstrapServers, Topics.PageViews, views.Select(v => ((string?)v.UserId, (byte[]?)KafkaTestData.Json(v))), Partitions);
+        await KafkaTestData.ProduceViewsAsync(kafka.BootstrapServers, views, Partitions);
 
         // The stream then goes quiet: the idle rule advances event time, so even the last window closes.
         var results = await Eventually.Until(
@@ -50,7 +50,7 @@ public sealed class WindowTests
 
         // A view for a window already closed: counted in the total, not in the window, and dead-lettered as late.
         var late = new PageView("u7", "/w", T0 + 5);
-        await KafkaTestData.ProduceAsync(kafka.BootstrapServers, Topics.PageViews, [("u7", KafkaTestData.Json(late))], Partitions);
+        await KafkaTestData.ProduceViewsAsync(kafka.BootstrapServers, [late], Partitions);
         var deadLetter = Assert.Single(await Eventually.Until(() => DeadLetters.ListAsync(app.Grains, "late", 10), l => l.Length > 0, TimeSpan.FromSeconds(30), "the late dead letter"));
         Assert.Equal(KafkaTestData.Json(late), deadLetter.Payload);
         Assert.Equal(6, (await app.Grains.GetGrain<IUrlGrain>("/w").GetTotalsAsync()).Total);
@@ -79,8 +79,8 @@ public sealed class WindowTests
         };
 
         // All on one partition, so that its event time alone drives the watermark.
-        Task Produce(params double[] times) => KafkaTestData.ProduceAsync(
-            kafka.BootstrapServers, Topics.PageViews, times.Select(t => ((string?)"u", (byte[]?)KafkaTestData.Json(new PageView("u", "/d", T0 + t)))), 1);
+        Task Produce(params double[] times) =>
+            KafkaTestData.ProduceViewsAsync(kafka.BootstrapServers, times.Select(t => new PageView("u", "/d", T0 + t)), 1);
 
         await using (var first = await AppCluster.StartAsync(kafka, settings))
         {

@@ -10,8 +10,7 @@ namespace OrleansStreams.Tests.DeadLetterQueue;
 
 public sealed class DeadLetterTests
 {
-    private const int Partitions = 8;
-
+    private const int Partitions = TestKafka.Partitions;
 
     /// <summary>Bad records of every kind, each with the reason it must be dead-lettered for.</summary>
     private static List<(byte[]? Value, string Reason)> BadRecords(int count)
@@ -143,7 +142,7 @@ public sealed class DeadLetterTests
             new("bob", "/broken", 1_700_000_001),
             new("alice", "/home", 1_700_000_002),
         };
-        await KafkaTestData.ProduceAsync(kafka.BootstrapServers, Topics.PageViews, views.Select(v => ((string?)v.UserId, (byte[]?)KafkaTestData.Json(v))), 1);
+        await KafkaTestData.ProduceViewsAsync(kafka.BootstrapServers, views, 1);
 
         // URLs are processed in parallel: each settles on its own.
         await Eventually.Until(() => app.Grains.GetGrain<IUrlGrain>("/home").GetTotalsAsync(), t => t.Total == 1, TimeSpan.FromSeconds(30), "/home counted");

@@ -11,8 +11,7 @@ namespace OrleansStreams.Tests.Faults;
 /// </summary>
 public sealed class FaultTests
 {
-    private const int Partitions = 8;
-
+    private const int Partitions = TestKafka.Partitions;
 
     private static async Task AssertTotalsAsync(AppCluster app, IReadOnlyCollection<PageView> produced, TimeSpan timeout)
     {
@@ -63,9 +62,9 @@ public sealed class FaultTests
         await using var app = await AppCluster.StartAsync(kafka);
         var views = KafkaTestData.PageViews(20_000, urls: 50, users: 500, seed: 7);
 
-        await KafkaTestData.ProduceAsync(kafka.BootstrapServers, Topics.PageViews, views.Take(10_000).Select(v => ((string?)v.UserId, (byte[]?)KafkaTestData.Json(v))));
+        await KafkaTestData.ProduceViewsAsync(kafka.BootstrapServers, views.Take(10_000));
         kafka.SetBrokerDown(2);
-        var producing = KafkaTestData.ProduceAsync(kafka.BootstrapServers, Topics.PageViews, views.Skip(10_000).Select(v => ((string?)v.UserId, (byte[]?)KafkaTestData.Json(v))));
+        var producing = KafkaTestData.ProduceViewsAsync(kafka.BootstrapServers, views.Skip(10_000));
         await Task.Delay(TimeSpan.FromSeconds(10));
         kafka.SetBrokerUp(2);
         await producing;
@@ -85,7 +84,7 @@ public sealed class FaultTests
             ["Orleans:ServiceId"] = "storage-down-" + Guid.NewGuid().ToString("N")[..8],
         });
         var views = KafkaTestData.PageViews(20_000, urls: 50, users: 500, seed: 11);
-        await KafkaTestData.ProduceAsync(kafka.BootstrapServers, Topics.PageViews, views.Take(8_000).Select(v => ((string?)v.UserId, (byte[]?)KafkaTestData.Json(v))));
+        await KafkaTestData.ProduceViewsAsync(kafka.BootstrapServers, views.Take(8_000));
         await Eventually.Until(
             async () => (await Task.WhenAll(Enumerable.Range(0, 50).Select(u => app.Grains.GetGrain<IUrlGrain>($"/page/{u}").GetTotalsAsync()))).Sum(t => t.Total),
             n => n >= 4_000,
@@ -93,7 +92,7 @@ public sealed class FaultTests
             "part of the stream counted");
 
         await azurite.PauseAsync();
-        await KafkaTestData.ProduceAsync(kafka.BootstrapServers, Topics.PageViews, views.Skip(8_000).Select(v => ((string?)v.UserId, (byte[]?)KafkaTestData.Json(v))));
+        await KafkaTestData.ProduceViewsAsync(kafka.BootstrapServers, views.Skip(8_000));
         await Task.Delay(TimeSpan.FromSeconds(10));
         await azurite.ResumeAsync();
 
@@ -115,11 +114,11 @@ public sealed class FaultTests
         var views = KafkaTestData.PageViews(10_000, urls: 50, users: 500, seed: 13);
         await using (var first = await AppCluster.StartAsync(kafka, settings, silos: 2))
         {
-            await KafkaTestData.ProduceAsync(kafka.BootstrapServers, Topics.PageViews, views.Take(5_000).Select(v => ((string?)v.UserId, (byte[]?)KafkaTestData.Json(v))));
+            await KafkaTestData.ProduceViewsAsync(kafka.BootstrapServers, views.Take(5_000));
             await AssertTotalsAsync(first, views.Take(5_000).ToList(), TimeSpan.FromSeconds(60));
         }
 
-        await KafkaTestData.ProduceAsync(kafka.BootstrapServers, Topics.PageViews, views.Skip(5_000).Select(v => ((string?)v.UserId, (byte[]?)KafkaTestData.Json(v))));
+        await KafkaTestData.ProduceViewsAsync(kafka.BootstrapServers, views.Skip(5_000));
         await using var second = await AppCluster.StartAsync(kafka, settings, silos: 2);
         await AssertTotalsAsync(second, views, TimeSpan.FromSeconds(90));
     }
@@ -139,7 +138,7 @@ public sealed class FaultTests
             ["Orleans:ServiceId"] = "kill-" + Guid.NewGuid().ToString("N")[..8],
         }, silos: 3);
         var views = KafkaTestData.PageViews(50_000, urls: 50, users: 1_000, seed: (int)(killAt * 100));
-        var producing = KafkaTestData.ProduceAsync(kafka.BootstrapServers, Topics.PageViews, views.Select(v => ((string?)v.UserId, (byte[]?)KafkaTestData.Json(v))));
+        var producing = KafkaTestData.ProduceViewsAsync(kafka.BootstrapServers, views);
 
         // Kill a silo (not the primary, which holds the test membership) once that share of the stream is counted.
         var target = (long)(views.Count * killAt);

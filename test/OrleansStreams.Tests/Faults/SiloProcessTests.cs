@@ -17,7 +17,7 @@ namespace OrleansStreams.Tests.Faults;
 /// </summary>
 public sealed class SiloProcessTests
 {
-    private const int Partitions = 8;
+    private const int Partitions = TestKafka.Partitions;
 
     [Fact]
     public async Task partitions_spread_when_a_second_silo_joins_and_move_back_when_it_is_killed_with_totals_exact()
@@ -34,7 +34,7 @@ public sealed class SiloProcessTests
         {
             foreach (var chunk in views.Chunk(1_000))
             {
-                await KafkaTestData.ProduceAsync(kafka.BootstrapServers, Topics.PageViews, chunk.Select(v => ((string?)v.UserId, (byte[]?)KafkaTestData.Json(v))));
+                await KafkaTestData.ProduceViewsAsync(kafka.BootstrapServers, chunk);
                 await Task.Delay(200);
             }
         });

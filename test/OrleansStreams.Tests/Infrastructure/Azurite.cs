@@ -13,14 +13,12 @@ public sealed class Azurite : IAsyncDisposable
     public const string Version = "3.37.0";
     private const string AccountKey = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
     private static readonly SemaphoreSlim InstallLock = new(1, 1);
-    private readonly string? _location;
-    private Process _process;
+    private readonly Process _process;
 
-    private Azurite(Process process, int port, string? location)
+    private Azurite(Process process, int port)
     {
         _process = process;
         Port = port;
-        _location = location;
     }
 
     public int Port { get; }
@@ -28,37 +26,15 @@ public sealed class Azurite : IAsyncDisposable
     public string ConnectionString => string.Create(CultureInfo.InvariantCulture,
         $"DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey={AccountKey};TableEndpoint=http://127.0.0.1:{Port}/devstoreaccount1;");
 
-    /// <param name="persistent">Keep data on disk (in a temporary folder), so that a restart keeps it.</param>
-    public static async Task<Azurite> StartAsync(bool persistent = false)
+    public static async Task<Azurite> StartAsync()
     {
         var port = FreePort.Next();
-        var location = persistent ? Directory.CreateTempSubdirectory("azurite-").FullName : null;
-        var azurite = new Azurite(await LaunchAsync(port, location), port, location);
+        var azurite = new Azurite(await LaunchAsync(port), port);
         await azurite.WaitListeningAsync();
         return azurite;
     }
 
-    /// <summary>Stops Azurite as an operator would (SIGTERM, so it saves its data).</summary>
-    public async Task StopAsync()
-    {
-        using (var kill = Process.Start("kill", ["-TERM", _process.Id.ToString(CultureInfo.InvariantCulture)]))
-        {
-            await kill.WaitForExitAsync();
-        }
-
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
-        await _process.WaitForExitAsync(timeout.Token);
-    }
-
-    /// <summary>Starts Azurite again on the same port, with the same data when persistent.</summary>
-    public async Task RestartAsync()
-    {
-        _process.Dispose();
-        _process = await LaunchAsync(Port, _location);
-        await WaitListeningAsync();
-    }
-
-    private static async Task<Process> LaunchAsync(int port, string? location)
+    private static async Task<Process> LaunchAsync(int port)
     {
         var script = await InstallAsync();
         var start = new ProcessStartInfo("node")
@@ -67,8 +43,7 @@ public sealed class Azurite : IAsyncDisposable
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        string[] storage = location is null ? ["--inMemoryPersistence"] : ["--location", location];
-        foreach (var arg in new[] { script, "--skipApiVersionCheck", "--loose", "--tableHost", "127.0.0.1", "--tablePort", port.ToString(CultureInfo.InvariantCulture) }.Concat(storage))
+        foreach (var arg in new[] { script, "--inMemoryPersistence", "--skipApiVersionCheck", "--loose", "--tableHost", "127.0.0.1", "--tablePort", port.ToString(CultureInfo.InvariantCulture) })
         {
             start.ArgumentList.Add(arg);
         }
@@ -112,10 +87,6 @@ public sealed class Azurite : IAsyncDisposable
         }
 
         _process.Dispose();
-        if (_location is not null)
-        {
-            Directory.Delete(_location, recursive: true);
-        }
     }
 
     private async Task SignalAsync(string signal)

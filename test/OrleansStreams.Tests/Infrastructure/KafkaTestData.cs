@@ -46,6 +46,14 @@ public static class KafkaTestData
         }
     }
 
+    /// <summary>Page views as JSON, keyed by user, as the input contract has them.</summary>
+    public static Task ProduceViewsAsync(string bootstrapServers, IEnumerable<PageView> views, int? partitions = null) =>
+        ProduceAsync(bootstrapServers, Topics.PageViews, views.Select(v => ((string?)v.UserId, (byte[]?)Json(v))), partitions);
+
+    /// <summary>Clicks as JSON, keyed by user.</summary>
+    public static Task ProduceClicksAsync(string bootstrapServers, IEnumerable<ClickEvent> clicks, int? partitions = null) =>
+        ProduceAsync(bootstrapServers, Topics.Clicks, clicks.Select(c => ((string?)c.UserId, (byte[]?)Json(c))), partitions);
+
     public static byte[] Json<T>(T value) => JsonSerializer.SerializeToUtf8Bytes(value);
 
     /// <summary>Page views over <paramref name="urls"/> URLs and <paramref name="users"/> users, deterministic for a seed.</summary>

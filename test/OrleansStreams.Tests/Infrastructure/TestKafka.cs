@@ -11,7 +11,7 @@ public static class TestKafka
     public static EmbeddedKafkaCluster Start(int brokers = 1, params string[] extraTopics)
     {
         var kafka = EmbeddedKafkaCluster.Start(brokers);
-        foreach (var topic in new[] { Topics.PageViews, Topics.Clicks, Topics.ProcessingFailures, Topics.PageViewCounts, Topics.Conversions }.Concat(extraTopics))
+        foreach (var topic in Topics.All.Concat(extraTopics))
         {
             kafka.CreateTopic(topic, Partitions);
         }

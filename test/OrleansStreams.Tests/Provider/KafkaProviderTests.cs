@@ -10,7 +10,7 @@ namespace OrleansStreams.Tests.Provider;
 [Collection(nameof(RecordingGrain))]
 public sealed class KafkaProviderTests
 {
-    private const int Partitions = 8;
+    private const int Partitions = TestKafka.Partitions;
 
     [Fact]
     public async Task records_over_eight_partitions_are_all_delivered_in_offset_order_per_partition()
@@ -62,7 +62,6 @@ public sealed class KafkaProviderTests
             Assert.True(firstEnds[partition] < end);
         }
     }
-
 
     private static Dictionary<string, string> ProviderSettings(params (string Key, string Value)[] extra)
     {
