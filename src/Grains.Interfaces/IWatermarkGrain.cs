@@ -10,6 +10,13 @@ public interface IWatermarkGrain : IGrainWithStringKey
     [Alias("Report")]
     Task<long?> ReportAsync(int partition, long maxEventMs);
 
+    /// <summary>
+    /// Tells that a partition is still applying records (a batch or a commit in flight), so it is not idle however
+    /// long they take; until it first reports an event time it holds the watermark where it is.
+    /// </summary>
+    [Alias("KeepActive")]
+    Task KeepActiveAsync(int partition);
+
     /// <summary>The pipeline watermark (epoch ms), if any record was seen.</summary>
     [Alias("Get")]
     Task<long?> GetAsync();

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using Orleans;
 
 namespace OrleansStreams.Grains;
@@ -8,8 +9,9 @@ namespace OrleansStreams.Grains;
 /// The watermarks as this silo last read them, refreshed twice a second, so that thousands of URL
 /// grains read it locally instead of each calling the watermark grain.
 /// </summary>
-public sealed partial class WatermarkCache(IGrainFactory grains, ILogger<WatermarkCache> logger) : BackgroundService
+public sealed partial class WatermarkCache(IGrainFactory grains, IOptions<WindowOptions> options, TimeProvider time, ILogger<WatermarkCache> logger) : BackgroundService
 {
+    private readonly DateTimeOffset _startedAt = time.GetUtcNow();
     private long _pageViews = long.MinValue;
     private long _clicks = long.MinValue;
 
@@ -19,11 +21,15 @@ public sealed partial class WatermarkCache(IGrainFactory grains, ILogger<Waterma
     /// <summary>The click watermark in epoch ms, or null before any record.</summary>
     public long? Clicks => Read(ref _clicks);
 
-    /// <summary>The join's watermark: the slower of the two streams (either one alone while the other has none).</summary>
+    /// <summary>
+    /// The join's watermark: the slower of the two streams. A stream with no watermark yet holds it back until the
+    /// idle timeout has passed since this silo started; after that, the other stream's alone moves it.
+    /// </summary>
     public long? Join => (PageViews, Clicks) switch
     {
         ({ } v, { } c) => Math.Min(v, c),
-        (var v, var c) => v ?? c,
+        (var v, var c) when time.GetUtcNow() - _startedAt >= options.Value.IdleTimeout => v ?? c,
+        _ => null,
     };
 
     /// <summary>Sets a topic's watermark when a dispatcher learns it first.</summary>

@@ -2,6 +2,7 @@ using Microsoft.Extensions.Options;
 using Orleans;
 using Orleans.Runtime;
 using OrleansStreams.Grains.Core;
+using OrleansStreams.Streaming.Kafka;
 
 namespace OrleansStreams.Grains;
 
@@ -19,6 +20,7 @@ public sealed class WatermarkState
 internal sealed class WatermarkGrain(
     [PersistentState("watermark", GrainStorage.Name)] IPersistentState<WatermarkState> state,
     IOptions<WindowOptions> options,
+    KafkaProviderStats kafka,
     TimeProvider time) : Grain, IWatermarkGrain
 {
     private WatermarkTracker _tracker = null!;
@@ -27,7 +29,10 @@ internal sealed class WatermarkGrain(
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow().ToUnixTimeMilliseconds();
-        _tracker = new WatermarkTracker((long)options.Value.OutOfOrderness.TotalMilliseconds, (long)options.Value.IdleTimeout.TotalMilliseconds, now);
+        // Every partition of the topic counts from the start, not only those that have reported.
+        var topic = this.GetPrimaryKeyString();
+        var partitions = kafka.Topics.FirstOrDefault(t => t.Topic == topic).Partitions;
+        _tracker = new WatermarkTracker((long)options.Value.OutOfOrderness.TotalMilliseconds, (long)options.Value.IdleTimeout.TotalMilliseconds, now, partitions);
         foreach (var (partition, progress) in state.State.Partitions)
         {
             // After a restart every partition starts active again: its reports resume within the idle timeout.
@@ -50,6 +55,12 @@ internal sealed class WatermarkGrain(
         }
 
         return watermark;
+    }
+
+    public Task KeepActiveAsync(int partition)
+    {
+        _tracker.KeepActive(partition, time.GetUtcNow().ToUnixTimeMilliseconds());
+        return Task.CompletedTask;
     }
 
     public Task<long?> GetAsync() => Task.FromResult(Current());

@@ -17,10 +17,12 @@ namespace OrleansStreams.Grains.Dispatch;
 /// records in offset order, dead-letters those it cannot use, routes the others by key to their grains with
 /// sub-batches in parallel and awaits them all before the next batch. Every commit interval it flushes the
 /// grains it touched and only then advances the partition's durable offset, so a restart resumes exactly where
-/// persisted work ends.
+/// persisted work ends. Its watermark report rides on the commit; while a batch or a commit is in flight it
+/// tells the watermark it is still active, so a slow partition is never taken for an idle one.
 /// </summary>
 internal abstract partial class PartitionDispatcherGrain<TEvent>(
     IOptions<ProcessingOptions> options,
+    IOptions<WindowOptions> windows,
     KafkaOutput output,
     WatermarkCache watermarks,
     PipelineMetrics metrics,
@@ -36,6 +38,9 @@ internal abstract partial class PartitionDispatcherGrain<TEvent>(
     private long _committed = -1;
     private long _nextOffset = -1;
     private DateTime _lastCommit = DateTime.UtcNow;
+    private DateTime _lastReport = DateTime.MinValue;
+    private TimeSpan _keepActiveEvery;
+    private int _busy;
     private DateTime? _rewindRequestedAt;
     private bool _pending;
     private long _processed;
@@ -65,6 +70,8 @@ internal abstract partial class PartitionDispatcherGrain<TEvent>(
         _nextOffset = _committed;
         var interval = options.Value.CommitInterval;
         this.RegisterGrainTimer(CommitAsync, interval, interval);
+        _keepActiveEvery = windows.Value.IdleTimeout / 3;
+        this.RegisterGrainTimer(_ => _busy > 0 ? KeepActiveAsync() : Task.CompletedTask, new GrainTimerCreationOptions(_keepActiveEvery, _keepActiveEvery) { Interleave = true });
         await base.OnActivateAsync(cancellationToken);
     }
 
@@ -78,6 +85,25 @@ internal abstract partial class PartitionDispatcherGrain<TEvent>(
             return;
         }
 
+        _busy++;
+        try
+        {
+            if (DateTime.UtcNow - _lastReport >= _keepActiveEvery)
+            {
+                // After a quiet spell the watermark may be about to count this partition idle.
+                await KeepActiveAsync();
+            }
+
+            await ApplyAsync(items);
+        }
+        finally
+        {
+            _busy--;
+        }
+    }
+
+    private async Task ApplyAsync(IList<SequentialItem<KafkaRecord>> items)
+    {
         var first = items[0].Item.Offset;
         if (_nextOffset >= 0 && first > _nextOffset)
         {
@@ -185,6 +211,7 @@ internal abstract partial class PartitionDispatcherGrain<TEvent>(
             return;
         }
 
+        _busy++;
         try
         {
             using var timer = metrics.CheckpointDuration.NewTimer();
@@ -193,6 +220,7 @@ internal abstract partial class PartitionDispatcherGrain<TEvent>(
             if (_maxEventMs != long.MinValue)
             {
                 watermarks.Offer(Topic, await GrainFactory.GetGrain<IWatermarkGrain>(Topic).ReportAsync(_partition, _maxEventMs));
+                _lastReport = DateTime.UtcNow;
             }
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
@@ -200,6 +228,10 @@ internal abstract partial class PartitionDispatcherGrain<TEvent>(
             // The offset stays where it was; the next interval tries again.
             LogCommitFailed(ex, _source);
             return;
+        }
+        finally
+        {
+            _busy--;
         }
 
         _committed = _nextOffset;
@@ -211,6 +243,20 @@ internal abstract partial class PartitionDispatcherGrain<TEvent>(
 
         _deadLetters.Clear();
         _lastCommit = DateTime.UtcNow;
+    }
+
+    private async Task KeepActiveAsync()
+    {
+        try
+        {
+            await GrainFactory.GetGrain<IWatermarkGrain>(Topic).KeepActiveAsync(_partition);
+            _lastReport = DateTime.UtcNow;
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            // The next tick tries again; until then the partition may count as idle.
+            LogKeepActiveFailed(ex, _source);
+        }
     }
 
     public Task<PartitionStatus> GetStatusAsync() =>
@@ -302,6 +348,9 @@ internal abstract partial class PartitionDispatcherGrain<TEvent>(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "{Source}: commit failed; retrying at the next interval")]
     private partial void LogCommitFailed(Exception exception, string source);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Source}: could not tell the watermark the partition is active")]
+    private partial void LogKeepActiveFailed(Exception exception, string source);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Stream error on {Source}")]
     private partial void LogStreamError(Exception exception, string source);

@@ -72,7 +72,9 @@ public sealed class WindowTests
         await using var azurite = await Azurite.StartAsync();
         var settings = new Dictionary<string, string>(Settings)
         {
-            ["Windows:IdleTimeout"] = "01:00:00",
+            // Partitions without records stop holding the watermark back after 5 s; the test restarts well before
+            // the quiet stream's event time, following the wall clock, could close the open window.
+            ["Windows:IdleTimeout"] = "00:00:05",
             ["Storage:Provider"] = "AzureTable",
             ["Storage:ConnectionString"] = azurite.ConnectionString,
             ["Orleans:ServiceId"] = "window-restart",

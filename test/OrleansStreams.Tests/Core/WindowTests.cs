@@ -96,6 +96,59 @@ public sealed class WatermarkTrackerTests
     }
 
     [Fact]
+    public void a_partition_that_has_not_reported_holds_the_watermark_back_until_the_idle_timeout()
+    {
+        var tracker = new WatermarkTracker(Ooo, Idle, startedAtMs: 0, expectedPartitions: 2);
+        tracker.Observe(0, 100_000, nowMs: 1_000);
+        Assert.Null(tracker.Current(2_000));
+        tracker.Observe(0, 100_000, nowMs: Idle + 1_000);
+        Assert.Equal(90_000, tracker.Current(Idle + 2_000));
+
+        var complete = new WatermarkTracker(Ooo, Idle, startedAtMs: 0, expectedPartitions: 2);
+        complete.Observe(0, 100_000, nowMs: 1_000);
+        complete.Observe(1, 50_000, nowMs: 1_500);
+        Assert.Equal(40_000, complete.Current(2_000));
+    }
+
+    [Fact]
+    public void a_partition_kept_active_is_never_idle_however_long_its_batch_takes()
+    {
+        var tracker = new WatermarkTracker(Ooo, Idle, startedAtMs: 0);
+        tracker.Observe(0, 100_000, nowMs: 0);
+        tracker.Observe(1, 500_000, nowMs: 0);
+        for (var now = Idle / 3; now <= 4 * Idle; now += Idle / 3)
+        {
+            tracker.KeepActive(0, now);
+            tracker.Observe(1, 500_000 + now, now);
+            Assert.Equal(90_000, tracker.Current(now + 1));
+        }
+
+        // Once it stops telling, it counts as idle like any quiet partition.
+        tracker.Observe(1, 900_000, 6 * Idle);
+        Assert.Equal(890_000, tracker.Current(6 * Idle + 1));
+    }
+
+    [Fact]
+    public void a_partition_busy_with_its_first_records_holds_the_watermark_where_it_is()
+    {
+        var tracker = new WatermarkTracker(Ooo, Idle, startedAtMs: 0);
+        tracker.Observe(0, 100_000, nowMs: 1_000);
+        Assert.Equal(90_000, tracker.Current(1_000));
+        tracker.KeepActive(1, nowMs: 2_000);
+        tracker.Observe(0, 150_000, nowMs: 3_000);
+        Assert.Equal(90_000, tracker.Current(3_000));
+        tracker.Observe(1, 120_000, nowMs: 4_000);
+        Assert.Equal(110_000, tracker.Current(4_000));
+
+        // Busy but never reporting an event time: after the idle timeout it no longer holds anything back.
+        var stuck = new WatermarkTracker(Ooo, Idle, startedAtMs: 0);
+        stuck.KeepActive(1, nowMs: 0);
+        stuck.Observe(0, 100_000, nowMs: Idle);
+        Assert.Null(stuck.Current(Idle));
+        Assert.Equal(90_000, stuck.Current(Idle + 1));
+    }
+
+    [Fact]
     public void the_watermark_never_goes_back()
     {
         var tracker = new WatermarkTracker(Ooo, Idle, startedAtMs: 0);
