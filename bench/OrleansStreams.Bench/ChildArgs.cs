@@ -14,14 +14,14 @@ public sealed record ChildArgs(string Run, string BootstrapServers, string Oracl
 }
 
 /// <summary>The bench's command line.</summary>
-public sealed record BenchOptions(int Views, int HighCardinalityViews, TimeSpan LiveDuration, string OutputFolder, string[] Only)
+public sealed record BenchOptions(int Views, int HighCardinalityViews, TimeSpan LiveDuration, string OutputFolder, string[] Only, string[] Datasets)
 {
     /// <summary>Views in the main datasets: below the embedded Kafka's 5 MB per partition on 8 partitions.</summary>
     public const int DefaultViews = 320_000;
 
     public static BenchOptions Parse(string[] args)
     {
-        var options = new BenchOptions(DefaultViews, 200_000, TimeSpan.FromSeconds(10), Path.Combine(OrleansStreams.Tests.Infrastructure.RepositoryPaths.Root, "bench", "results"), []);
+        var options = new BenchOptions(DefaultViews, 200_000, TimeSpan.FromSeconds(10), Path.Combine(OrleansStreams.Tests.Infrastructure.RepositoryPaths.Root, "bench", "results"), [], []);
         for (var i = 0; i < args.Length; i++)
         {
             options = args[i] switch
@@ -32,8 +32,9 @@ public sealed record BenchOptions(int Views, int HighCardinalityViews, TimeSpan 
                 "--live-seconds" => options with { LiveDuration = TimeSpan.FromSeconds(double.Parse(args[++i], CultureInfo.InvariantCulture)) },
                 "--out" => options with { OutputFolder = Path.GetFullPath(args[++i]) },
                 "--only" => options with { Only = args[++i].Split(',') },
+                "--datasets" => options with { Datasets = args[++i].Split(';') },
                 _ => throw new ArgumentException(
-                    $"Unknown option '{args[i]}'. Options: --quick, --views N, --high-cardinality-views N, --live-seconds S, --out FOLDER, --only run[,run]"),
+                    $"Unknown option '{args[i]}'. Options: --quick, --views N, --high-cardinality-views N, --live-seconds S, --out FOLDER, --only run[,run], --datasets text[;text] (part of a dataset's name)"),
             };
         }
 

@@ -42,7 +42,8 @@ public static class Orchestrator
         {
             foreach (var (run, data) in plan)
             {
-                if (options.Only.Length > 0 && !options.Only.Contains(run))
+                if ((options.Only.Length > 0 && !options.Only.Contains(run))
+                    || (options.Datasets.Length > 0 && !options.Datasets.Any(d => data.Name.Contains(d, StringComparison.OrdinalIgnoreCase))))
                 {
                     continue;
                 }

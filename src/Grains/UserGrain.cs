@@ -169,7 +169,7 @@ internal sealed partial class UserGrain(
         var outbox = State.Outbox.ToArray();
         await Task.WhenAll(outbox.Select(c => output.ProduceAsync(Topics.Conversions, Encoding.UTF8.GetBytes(c.Key), JsonSerializer.SerializeToUtf8Bytes(new ConversionRecord(c)))));
         await Task.WhenAll(outbox.Where(c => c.ClickTime is not null).GroupBy(c => c.Url, StringComparer.Ordinal)
-            .Select(g => GrainFactory.GetGrain<IUrlGrain>(g.Key).ApplyConversionsAsync([.. g])));
+            .Select(g => GrainFactory.GetKeyed<IUrlGrain>(g.Key).ApplyConversionsAsync([.. g])));
         foreach (var conversion in outbox.Where(c => c.ClickTime is not null))
         {
             metrics.Conversions.Inc();

@@ -17,7 +17,7 @@ internal sealed class ClickDispatcherGrain(IOptions<ProcessingOptions> options, 
 
     protected override Route<ClickEvent>[] CreateRoutes() =>
     [
-        new("user", click => click.UserId, key => GrainFactory.GetGrain<IUserGrain>(key),
+        new("user", click => click.UserId, key => GrainFactory.GetKeyed<IUserGrain>(key),
             (grain, source, expected, items) => ((IUserGrain)grain).ApplyClicksAsync(source, expected, items)),
     ];
 

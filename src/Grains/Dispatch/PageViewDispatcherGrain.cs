@@ -17,9 +17,9 @@ internal sealed class PageViewDispatcherGrain(IOptions<ProcessingOptions> option
 
     protected override Route<PageView>[] CreateRoutes() =>
     [
-        new("url", view => view.Url, key => GrainFactory.GetGrain<IUrlGrain>(key),
+        new("url", view => view.Url, key => GrainFactory.GetKeyed<IUrlGrain>(key),
             (grain, source, expected, items) => ((IUrlGrain)grain).ApplyPageViewsAsync(source, expected, items)),
-        new("user", view => view.UserId, key => GrainFactory.GetGrain<IUserGrain>(key),
+        new("user", view => view.UserId, key => GrainFactory.GetKeyed<IUserGrain>(key),
             (grain, source, expected, items) => ((IUserGrain)grain).ApplyPageViewsAsync(source, expected, items)),
     ];
 

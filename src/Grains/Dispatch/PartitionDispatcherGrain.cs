@@ -61,7 +61,7 @@ internal abstract partial class PartitionDispatcherGrain<TEvent>(
         _deadLetters = new Route<DeadLetter>(
             "dead-letters",
             d => DeadLetterShards.For(d.Partition),
-            key => GrainFactory.GetGrain<IDeadLetterGrain>(key),
+            key => GrainFactory.GetKeyed<IDeadLetterGrain>(key),
             (grain, source, expected, items) => ((IDeadLetterGrain)grain).ApplyDeadLettersAsync(source, expected, items));
         _consumed = metrics.MessagesConsumed.WithLabels(Topic, _partition.ToString(CultureInfo.InvariantCulture));
         _retry = new RetryPolicy(options.Value.MaxRetries, options.Value.RetryBaseDelay, logger);
