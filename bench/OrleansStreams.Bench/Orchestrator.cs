@@ -69,7 +69,7 @@ public static class Orchestrator
             Directory.Delete(work, recursive: true);
         }
 
-        Report.Write(options.OutputFolder, new Report.Data(DateTime.UtcNow, machine, options, results));
+        Report.Write(options.OutputFolder, new Report.Data(DateTime.UtcNow, machine, options, results, PipelineRun.ExtraSettings));
         Console.WriteLine($"Results: {Path.Combine(options.OutputFolder, Report.MarkdownFile)} and {Path.Combine(options.OutputFolder, Report.ChartFile)}");
         return results.All(r => r.Correct) ? 0 : 1;
     }

@@ -17,6 +17,9 @@ public static class PipelineRun
 {
     private const string LatencyMetric = "app_end_to_end_latency_seconds";
 
+    /// <summary>Settings changed for experiments: ORLEANSSTREAMS_BENCH_SET="Kafka:MaxBatchSize=5000;Processing:CommitInterval=00:00:05".</summary>
+    public static string? ExtraSettings => Environment.GetEnvironmentVariable("ORLEANSSTREAMS_BENCH_SET");
+
     public static async Task<RunResult> RunAsync(ChildArgs args)
     {
         var oracle = Oracle.Load(args.OraclePath);
@@ -31,8 +34,7 @@ public static class PipelineRun
             ["Orleans:SiloPort"] = OrleansStreams.Tests.Infrastructure.FreePort.Next().ToString(CultureInfo.InvariantCulture),
             ["Orleans:GatewayPort"] = OrleansStreams.Tests.Infrastructure.FreePort.Next().ToString(CultureInfo.InvariantCulture),
         };
-        // Extra settings for experiments: ORLEANSSTREAMS_BENCH_SET="Kafka:MaxBatchSize=5000;Processing:CommitInterval=00:00:05".
-        foreach (var pair in (Environment.GetEnvironmentVariable("ORLEANSSTREAMS_BENCH_SET") ?? string.Empty).Split(';', StringSplitOptions.RemoveEmptyEntries))
+        foreach (var pair in (ExtraSettings ?? string.Empty).Split(';', StringSplitOptions.RemoveEmptyEntries))
         {
             var keyValue = pair.Split('=', 2);
             settings[keyValue[0]] = keyValue.ElementAtOrDefault(1);

@@ -12,7 +12,7 @@ public static class Report
     public const string DataFile = "results.json";
 
     /// <summary>Everything a report is made from, saved next to it so that it can be drawn again.</summary>
-    public sealed record Data(DateTime MeasuredAt, string Machine, BenchOptions Options, List<RunResult> Results);
+    public sealed record Data(DateTime MeasuredAt, string Machine, BenchOptions Options, List<RunResult> Results, string? PipelineSettings = null);
 
     /// <summary>Draws the report again from a saved <see cref="DataFile"/>.</summary>
     public static void Render(string dataPath)
@@ -48,6 +48,7 @@ public static class Report
         md.AppendLine(CultureInfo.InvariantCulture, $"Measured {data.MeasuredAt:yyyy-MM-dd HH:mm} UTC with `dotnet run -c Release --project bench/OrleansStreams.Bench{(options.Views == BenchOptions.DefaultViews ? string.Empty : $" -- --views {options.Views}")}`.").AppendLine();
         md.AppendLine(CultureInfo.InvariantCulture, $"Machine: {machine}.").AppendLine();
         md.AppendLine("Every run gets a fresh embedded Kafka holding the same generated dataset (page views keyed by user over 1,000 URLs, 1% malformed, clicks for 10% of views of which about 5/8 join), measures one system reading it from the start, checks the system's results against counts computed while producing, then produces valid views at half the measured rate for the latency figures.").AppendLine();
+        md.AppendLine(CultureInfo.InvariantCulture, $"The pipeline runs with the app's default settings (commit interval 1 s{(data.PipelineSettings is { Length: > 0 } set ? $"; changed for this run: `{set}`" : string.Empty)}).").AppendLine();
         md.AppendLine("| run | dataset | records | records/s | of ceiling | × peer EO | p50 ms | p99 ms | at rate/s | peak MiB | correct |");
         md.AppendLine("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|");
         foreach (var r in results)
