@@ -247,6 +247,12 @@ internal abstract partial class PartitionDispatcherGrain<TEvent>(
 
     private async Task KeepActiveAsync()
     {
+        if (_maxEventMs == long.MinValue)
+        {
+            // Nothing with an event time yet (only bad records so far): such a partition must not hold the watermark.
+            return;
+        }
+
         try
         {
             await GrainFactory.GetGrain<IWatermarkGrain>(Topic).KeepActiveAsync(_partition);
