@@ -33,13 +33,14 @@ internal abstract partial class PartitionDispatcherGrain<TEvent>(
     private Route<DeadLetter> _deadLetters = null!;
     private RetryPolicy _retry = null!;
     private IKafkaCheckpointGrain _checkpoint = null!;
+    private IWatermarkGrain _watermark = null!;
     private string _source = string.Empty;
     private int _partition;
     private long _committed = -1;
     private long _nextOffset = -1;
     private DateTime _lastCommit = DateTime.UtcNow;
     private DateTime _lastReport = DateTime.MinValue;
-    private TimeSpan _keepActiveEvery;
+    private readonly TimeSpan _keepActiveEvery = windows.Value.IdleTimeout / 3;
     private int _busy;
     private DateTime? _rewindRequestedAt;
     private bool _pending;
@@ -66,11 +67,11 @@ internal abstract partial class PartitionDispatcherGrain<TEvent>(
         _consumed = metrics.MessagesConsumed.WithLabels(Topic, _partition.ToString(CultureInfo.InvariantCulture));
         _retry = new RetryPolicy(options.Value.MaxRetries, options.Value.RetryBaseDelay, logger);
         _checkpoint = KafkaCheckpoints.Get(GrainFactory, Topics.StreamProvider, Topic, _partition);
+        _watermark = GrainFactory.GetGrain<IWatermarkGrain>(Topic);
         _committed = (await _checkpoint.GetAsync()).NextOffset;
         _nextOffset = _committed;
         var interval = options.Value.CommitInterval;
         this.RegisterGrainTimer(CommitAsync, interval, interval);
-        _keepActiveEvery = windows.Value.IdleTimeout / 3;
         this.RegisterGrainTimer(_ => _busy > 0 ? KeepActiveAsync() : Task.CompletedTask, new GrainTimerCreationOptions(_keepActiveEvery, _keepActiveEvery) { Interleave = true });
         await base.OnActivateAsync(cancellationToken);
     }
@@ -219,7 +220,7 @@ internal abstract partial class PartitionDispatcherGrain<TEvent>(
             await _checkpoint.CommitAsync(_nextOffset);
             if (_maxEventMs != long.MinValue)
             {
-                watermarks.Offer(Topic, await GrainFactory.GetGrain<IWatermarkGrain>(Topic).ReportAsync(_partition, _maxEventMs));
+                watermarks.Offer(Topic, await _watermark.ReportAsync(_partition, _maxEventMs));
                 _lastReport = DateTime.UtcNow;
             }
         }
@@ -255,7 +256,7 @@ internal abstract partial class PartitionDispatcherGrain<TEvent>(
 
         try
         {
-            await GrainFactory.GetGrain<IWatermarkGrain>(Topic).KeepActiveAsync(_partition);
+            await _watermark.KeepActiveAsync(_partition);
             _lastReport = DateTime.UtcNow;
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)

@@ -78,8 +78,6 @@ internal sealed partial class Route<T>(
         _sent.Clear();
     }
 
-    public int Touched => _touched.Count;
-
     private async Task<RouteResult> SendGroupAsync(string source, string key, Positioned<T>[] items, RetryPolicy retry)
     {
         var failures = new List<(long, string)>();
