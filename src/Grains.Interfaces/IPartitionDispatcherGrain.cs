@@ -6,7 +6,7 @@ namespace OrleansStreams.Grains;
 [Alias("OrleansStreams.IPartitionDispatcherGrain")]
 public interface IPartitionDispatcherGrain : IGrainWithStringKey
 {
-    /// <summary>Flushes what the partition's grains applied and advances its durable offset.</summary>
+    /// <summary>Advances the partition's durable offset to what its grains have persisted (one commit at a time).</summary>
     [Alias("Commit")]
     Task CommitAsync();
 

@@ -5,16 +5,22 @@ namespace OrleansStreams.Grains;
 
 /// <summary>
 /// A grain that applies records of source partitions ("topic/partition") in offset order, ignoring any at or
-/// below the highest offset it has applied from that partition, and persists when its dispatcher flushes.
+/// below the highest offset it has applied from that partition. It persists on its own, at most once per commit
+/// interval however many partitions feed it, and when a dispatcher flushes; every receipt says how far each
+/// source is persisted, so a dispatcher commits offsets only below what is durable everywhere.
 /// Every apply takes the activation the caller expects (or empty): when the grain answers from another
-/// activation, unflushed work was lost with the old one, nothing is applied, and the caller resends it first.
+/// activation, unpersisted work was lost with the old one, nothing is applied, and the caller resends it first.
 /// </summary>
 [Alias("OrleansStreams.ISink")]
 public interface ISink : IGrainWithStringKey
 {
-    /// <summary>Persists everything applied so far; accepted only if this is still <paramref name="expectedActivation"/>.</summary>
-    [Alias("Flush")]
-    Task<SinkReceipt> FlushAsync(Guid expectedActivation);
+    /// <summary>
+    /// Persists everything applied so far, unless <paramref name="source"/> is persisted up to
+    /// <paramref name="upTo"/> already (a write under way that covers it is awaited, not repeated); accepted only
+    /// if this is still <paramref name="expectedActivation"/>.
+    /// </summary>
+    [Alias("Flush"), AlwaysInterleave]
+    Task<SinkReceipt> FlushAsync(string source, Guid expectedActivation, long upTo);
 }
 
 /// <summary>Durable views of one URL (the key).</summary>
@@ -33,9 +39,9 @@ public interface IUrlGrain : ISink
 
     /// <summary>
     /// Counts conversions on this URL, each once (by its key) however often it is delivered, and persists before
-    /// returning.
+    /// returning (deliveries that arrive together share one write).
     /// </summary>
-    [Alias("ApplyConversions")]
+    [Alias("ApplyConversions"), AlwaysInterleave]
     Task ApplyConversionsAsync([Immutable] Conversion[] conversions);
 
     [Alias("GetConversions")]
@@ -60,11 +66,16 @@ public interface IUserGrain : ISink
 }
 
 /// <summary>
-/// Which activation answered, whether it was the one the caller expected, and which of the records applied
-/// were late (older than an already closed window).
+/// Which activation answered, whether it was the one the caller expected, which of the records applied were
+/// late (older than an already closed window), and the highest offset of the caller's source that the grain
+/// has persisted (-1 for none).
 /// </summary>
 [GenerateSerializer, Immutable, Alias("OrleansStreams.SinkReceipt")]
-public readonly record struct SinkReceipt([property: Id(0)] Guid Activation, [property: Id(1)] bool Accepted, [property: Id(2)] long[]? Late = null);
+public readonly record struct SinkReceipt(
+    [property: Id(0)] Guid Activation,
+    [property: Id(1)] bool Accepted,
+    [property: Id(2)] long[]? Late = null,
+    [property: Id(3)] long Persisted = -1);
 
 /// <summary>Views of a URL in one event-time window <c>[window_start, window_end)</c>, epoch seconds.</summary>
 [GenerateSerializer, Immutable, Alias("OrleansStreams.WindowResult")]

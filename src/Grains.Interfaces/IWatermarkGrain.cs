@@ -17,7 +17,14 @@ public interface IWatermarkGrain : IGrainWithStringKey
     [Alias("KeepActive")]
     Task KeepActiveAsync(int partition);
 
-    /// <summary>The pipeline watermark (epoch ms), if any record was seen.</summary>
+    /// <summary>The pipeline watermark (epoch ms), if any record was seen, and whether some partition is active.</summary>
     [Alias("Get")]
-    Task<long?> GetAsync();
+    Task<WatermarkReading> GetAsync();
 }
+
+/// <summary>
+/// A topic's watermark (epoch ms; null before any record) and whether some partition of it is active (it
+/// reported within the idle timeout, or, right after a start, not all partitions have reported yet).
+/// </summary>
+[GenerateSerializer, Immutable, Alias("OrleansStreams.WatermarkReading")]
+public readonly record struct WatermarkReading([property: Id(0)] long? Watermark, [property: Id(1)] bool Active);

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using Orleans;
 using Orleans.Runtime;
 
@@ -18,7 +19,8 @@ public sealed class DeadLetterState : SinkState
 /// <summary>One shard of the dead-letter queue (key: shard number).</summary>
 internal sealed class DeadLetterGrain(
     [PersistentState("deadletters", GrainStorage.Name)] IPersistentState<DeadLetterState> state,
-    ILogger<DeadLetterGrain> logger) : SinkGrain<DeadLetterState>(state, logger), IDeadLetterGrain
+    IOptions<ProcessingOptions> processing,
+    ILogger<DeadLetterGrain> logger) : SinkGrain<DeadLetterState>(state, processing, logger), IDeadLetterGrain
 {
     private const int MaxRecent = 1000;
     private const long MaxRecentBytes = 4 * 1024 * 1024;

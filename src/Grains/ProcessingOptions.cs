@@ -5,7 +5,11 @@ public sealed class ProcessingOptions
 {
     public const string Section = "Processing";
 
-    /// <summary>How often each partition flushes the grains it touched and advances its durable offset.</summary>
+    /// <summary>
+    /// How often each partition advances its durable offset to what its grains have persisted, and how often a
+    /// grain persists at most while records keep arriving (each partition's offset trails by about one to two
+    /// intervals).
+    /// </summary>
     public TimeSpan CommitInterval { get; set; } = TimeSpan.FromSeconds(1);
 
     /// <summary>Largest record value accepted; larger ones are dead-lettered as malformed, whole.</summary>

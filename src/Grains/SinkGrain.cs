@@ -1,7 +1,9 @@
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using Orleans;
 using Orleans.Runtime;
 using OrleansStreams.Grains.Core;
+using OrleansStreams.Grains.Dispatch;
 
 namespace OrleansStreams.Grains;
 
@@ -18,42 +20,49 @@ public class SinkState
 }
 
 /// <summary>
-/// Applies partition-ordered records exactly once and persists when its dispatcher flushes, so that data and
-/// high-water marks are always written together. A record whose processing throws is not marked applied.
+/// Applies partition-ordered records exactly once; data and high-water marks are always written together. It
+/// persists by itself at most once per commit interval while records arrive (one write serves every partition
+/// that fed it), and when a dispatcher flushes. A record whose processing throws is not marked applied.
 /// </summary>
-internal abstract partial class SinkGrain<TState>(IPersistentState<TState> state, ILogger logger) : Grain, ISink
+internal abstract partial class SinkGrain<TState>(IPersistentState<TState> state, IOptions<ProcessingOptions> processing, ILogger logger) : Grain, ISink
     where TState : SinkState, new()
 {
     private readonly Guid _activation = Guid.NewGuid();
-    private bool _dirty;
+    private readonly long _writeEveryMs = (long)processing.Value.CommitInterval.TotalMilliseconds;
+    private readonly long _dedupHorizonMs = (long)processing.Value.EventIdDedupHorizon.TotalMilliseconds;
+    private long _version;
+    private long _persistedVersion;
+    private Dictionary<string, long> _persistedMarks = [];
+    private long _lastWriteStartedMs = Environment.TickCount64;
+    private Task? _writing;
 
     protected TState State => state.State;
 
-    public async Task<SinkReceipt> FlushAsync(Guid expectedActivation)
-    {
-        if (_dirty)
-        {
-            await state.WriteStateAsync();
-            _dirty = false;
-        }
+    /// <summary>Backoff for work a grain retries on its own.</summary>
+    protected RetryPolicy Retry { get; } = new(processing.Value.MaxRetries, processing.Value.RetryBaseDelay, logger);
 
-        return new SinkReceipt(_activation, Accepted: expectedActivation == _activation);
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        _persistedMarks = new Dictionary<string, long>(State.HighWaterMarks, StringComparer.Ordinal);
+        return base.OnActivateAsync(cancellationToken);
+    }
+
+    public async Task<SinkReceipt> FlushAsync(string source, Guid expectedActivation, long upTo)
+    {
+        await WriteAsync(source, upTo);
+        return Receipt(source, Accepted: expectedActivation == _activation);
     }
 
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
-        if (_dirty)
+        try
         {
-            try
-            {
-                await state.WriteStateAsync(cancellationToken);
-                _dirty = false;
-            }
-            catch (Exception ex) when (ex is not OutOfMemoryException)
-            {
-                // Nothing is lost: the dispatcher sees the new activation id and sends the unflushed records again.
-                LogFlushOnDeactivateFailed(ex, this.GetPrimaryKeyString());
-            }
+            await WriteAsync();
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            // Nothing is lost: the dispatcher sees the new activation id and sends the unpersisted records again.
+            LogWriteOnDeactivateFailed(ex, this.GetPrimaryKeyString());
         }
 
         await base.OnDeactivateAsync(reason, cancellationToken);
@@ -68,15 +77,15 @@ internal abstract partial class SinkGrain<TState>(IPersistentState<TState> state
 
     /// <summary>
     /// Applies new records; <paramref name="apply"/> tells whether a record was late. A record whose event id
-    /// (from <paramref name="identify"/>: id and event time) was applied within the dedup horizon is the same
-    /// event produced twice: it is skipped.
+    /// (from <paramref name="identify"/>: id and event time) was applied within the dedup horizon
+    /// (<c>Processing:EventIdDedupHorizon</c>) is the same event produced twice: it is skipped.
     /// </summary>
-    protected Task<SinkReceipt> ApplyAsync<T>(string source, Guid expectedActivation, Positioned<T>[] items, Func<T, bool> apply, Func<T, (string? Id, long TimeMs)>? identify = null, long dedupHorizonMs = 0)
+    protected Task<SinkReceipt> ApplyAsync<T>(string source, Guid expectedActivation, Positioned<T>[] items, Func<T, bool> apply, Func<T, (string? Id, long TimeMs)>? identify = null)
     {
         ArgumentNullException.ThrowIfNull(items);
         if (expectedActivation != Guid.Empty && expectedActivation != _activation)
         {
-            return Task.FromResult(new SinkReceipt(_activation, Accepted: false));
+            return Task.FromResult(Receipt(source, Accepted: false));
         }
 
         List<long>? late = null;
@@ -84,10 +93,10 @@ internal abstract partial class SinkGrain<TState>(IPersistentState<TState> state
         {
             if (HighWaterMarks.IsNew(state.State.HighWaterMarks, source, item.Offset))
             {
-                if (identify?.Invoke(item.Event) is ({ } eventId, var timeMs) && !EventIds.TryAdd(state.State.RecentEventIds, eventId, timeMs, dedupHorizonMs))
+                if (identify?.Invoke(item.Event) is ({ } eventId, var timeMs) && !EventIds.TryAdd(state.State.RecentEventIds, eventId, timeMs, _dedupHorizonMs))
                 {
                     state.State.HighWaterMarks[source] = item.Offset;
-                    _dirty = true;
+                    _version++;
                     continue;
                 }
 
@@ -104,23 +113,86 @@ internal abstract partial class SinkGrain<TState>(IPersistentState<TState> state
                 }
 
                 state.State.HighWaterMarks[source] = item.Offset;
-                _dirty = true;
+                _version++;
             }
         }
 
-        return Task.FromResult(new SinkReceipt(_activation, Accepted: true, late?.ToArray()));
+        if (_version != _persistedVersion && _writing is not { IsCompleted: false } && Environment.TickCount64 - _lastWriteStartedMs >= _writeEveryMs)
+        {
+            // Runs on in the background: records keep arriving while storage answers.
+            _ = WriteInBackgroundAsync();
+        }
+
+        return Task.FromResult(Receipt(source, Accepted: true) with { Late = late?.ToArray() });
     }
 
-    /// <summary>Persists now, for changes whose effects leave the grain right after (emitted results).</summary>
-    protected async Task WriteNowAsync()
+    /// <summary>Persists the state as it is now, for changes whose effects leave the grain right after (emitted results).</summary>
+    protected Task WriteNowAsync()
     {
-        await state.WriteStateAsync();
-        _dirty = false;
+        _version++;
+        return WriteAsync();
     }
 
-    /// <summary>For changes a grain makes on its own (timers): persisted with the next flush or deactivation.</summary>
-    protected void MarkDirty() => _dirty = true;
+    /// <summary>Returns once everything applied so far is persisted (writing only if it is not yet).</summary>
+    protected Task PersistAsync() => WriteAsync();
+
+    /// <summary>For changes a grain makes on its own (timers): persisted with the next write.</summary>
+    protected void MarkDirty() => _version++;
+
+    private SinkReceipt Receipt(string source, bool Accepted) =>
+        new(_activation, Accepted, Persisted: _persistedMarks.GetValueOrDefault(source, -1));
+
+    /// <summary>
+    /// Persists what is applied unless it already is (or <paramref name="source"/> is persisted up to
+    /// <paramref name="upTo"/>). One write at a time (the storage's ETag must come back before the next): a
+    /// caller arriving during a write waits for it, then writes what came after, if it still needs to.
+    /// </summary>
+    private async Task WriteAsync(string? source = null, long upTo = long.MaxValue)
+    {
+        while (_writing is { IsCompleted: false } previous)
+        {
+            try
+            {
+                await previous;
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                // That write's own caller sees its failure; this one tries again.
+            }
+        }
+
+        if (_version == _persistedVersion || (source is not null && _persistedMarks.GetValueOrDefault(source, -1) >= upTo))
+        {
+            return;
+        }
+
+        // The state is serialized before the write first yields, so these are the marks being written.
+        var version = _version;
+        var marks = new Dictionary<string, long>(State.HighWaterMarks, StringComparer.Ordinal);
+        _lastWriteStartedMs = Environment.TickCount64;
+        var write = state.WriteStateAsync();
+        _writing = write;
+        await write;
+        _persistedVersion = version;
+        _persistedMarks = marks;
+    }
+
+    private async Task WriteInBackgroundAsync()
+    {
+        try
+        {
+            await WriteAsync();
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            // The next batch or flush tries again; the partitions' offsets wait for it.
+            LogWriteFailed(ex, this.GetPrimaryKeyString());
+        }
+    }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Could not persist {Key} while deactivating; its partition will resend")]
-    private partial void LogFlushOnDeactivateFailed(Exception exception, string key);
+    private partial void LogWriteOnDeactivateFailed(Exception exception, string key);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not persist {Key}; trying again with the next batch or flush")]
+    private partial void LogWriteFailed(Exception exception, string key);
 }

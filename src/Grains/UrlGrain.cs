@@ -45,7 +45,7 @@ internal sealed partial class UrlGrain(
     WatermarkCache watermark,
     KafkaOutput output,
     PipelineMetrics metrics,
-    ILogger<UrlGrain> logger) : SinkGrain<UrlState>(state, logger), IUrlGrain
+    ILogger<UrlGrain> logger) : SinkGrain<UrlState>(state, processing, logger), IUrlGrain
 {
     private static readonly TimeSpan CloseCheck = TimeSpan.FromSeconds(1);
     private static readonly TimeSpan IndexReport = TimeSpan.FromSeconds(5);
@@ -73,13 +73,11 @@ internal sealed partial class UrlGrain(
             State.Total++;
             return _windows.Add(EventTime.ToMilliseconds(view.ViewTime));
         },
-        view => (view.EventId, EventTime.ToMilliseconds(view.ViewTime)),
-        (long)processing.Value.EventIdDedupHorizon.TotalMilliseconds);
+        view => (view.EventId, EventTime.ToMilliseconds(view.ViewTime)));
 
     public async Task ApplyConversionsAsync(Conversion[] conversions)
     {
         ArgumentNullException.ThrowIfNull(conversions);
-        var added = false;
         var horizon = (long)joinOptions.Value.DedupHorizon.TotalMilliseconds;
         foreach (var conversion in conversions)
         {
@@ -87,16 +85,12 @@ internal sealed partial class UrlGrain(
             if (conversion.ClickTime is { } click && EventIds.TryAdd(State.ConversionKeys, conversion.Key, EventTime.ToMilliseconds(click), horizon))
             {
                 State.Conversions++;
-                added = true;
+                MarkDirty();
             }
         }
 
-        if (!added)
-        {
-            return;
-        }
-
-        await WriteNowAsync();
+        // Also for a delivery that added nothing: its first delivery's write may still be under way.
+        await PersistAsync();
     }
 
     public Task<UrlConversions> GetConversionsAsync() =>

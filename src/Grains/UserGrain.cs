@@ -47,59 +47,60 @@ internal sealed partial class UserGrain(
     JoinBufferGauge gauge,
     KafkaOutput output,
     PipelineMetrics metrics,
-    ILogger<UserGrain> logger) : SinkGrain<UserState>(state, logger), IUserGrain
+    ILogger<UserGrain> logger) : SinkGrain<UserState>(state, processing, logger), IUserGrain
 {
     private static readonly TimeSpan ExpiryCheck = TimeSpan.FromSeconds(5);
     private IntervalJoin _join = null!;
     private IGrainTimer? _expiry;
     private int _reported;
+    private Task? _delivering;
+    private bool _deactivating;
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
         var join = options.Value;
         _join = new IntervalJoin((long)join.Within.TotalMilliseconds, (long)join.Grace.TotalMilliseconds, State.Join);
         Report();
+        DeliverSoon();
         return base.OnActivateAsync(cancellationToken);
     }
 
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
+        // Results still in the outbox are persisted with the state and delivered by the next activation.
+        _deactivating = true;
         await base.OnDeactivateAsync(reason, cancellationToken);
         gauge.Add(-_reported);
         _reported = 0;
     }
 
-    public async Task<SinkReceipt> ApplyPageViewsAsync(string source, Guid expectedActivation, Positioned<PageView>[] views)
+    public Task<SinkReceipt> ApplyPageViewsAsync(string source, Guid expectedActivation, Positioned<PageView>[] views)
     {
-        var receipt = await ApplyAsync(source, expectedActivation, views, view =>
+        var receipt = ApplyAsync(source, expectedActivation, views, view =>
         {
             State.Views++;
             var added = _join.AddView(new JoinEntry(view.Url, EventTime.ToMilliseconds(view.ViewTime), view.EventId ?? $"{view.Url}@{view.ViewTime:R}"));
             Record(added.Matches);
             return added.Late;
         },
-        view => (view.EventId is { } id ? "v:" + id : null, EventTime.ToMilliseconds(view.ViewTime)),
-        DedupHorizonMs);
-        await AfterChangeAsync();
+        view => (view.EventId is { } id ? "v:" + id : null, EventTime.ToMilliseconds(view.ViewTime)));
+        AfterChange();
         return receipt;
     }
 
-    public async Task<SinkReceipt> ApplyClicksAsync(string source, Guid expectedActivation, Positioned<ClickEvent>[] clicks)
+    public Task<SinkReceipt> ApplyClicksAsync(string source, Guid expectedActivation, Positioned<ClickEvent>[] clicks)
     {
-        var receipt = await ApplyAsync(source, expectedActivation, clicks, click =>
+        var receipt = ApplyAsync(source, expectedActivation, clicks, click =>
         {
             State.Clicks++;
             var added = _join.AddClick(new JoinEntry(click.Url, EventTime.ToMilliseconds(click.ClickTime), click.EventId ?? $"{click.Url}@{click.ClickTime:R}"));
             Record(added.Matches);
             return added.Late;
         },
-        click => (click.EventId is { } id ? "c:" + id : null, EventTime.ToMilliseconds(click.ClickTime)),
-        DedupHorizonMs);
-        await AfterChangeAsync();
+        click => (click.EventId is { } id ? "c:" + id : null, EventTime.ToMilliseconds(click.ClickTime)));
+        AfterChange();
         return receipt;
     }
-
-    private long DedupHorizonMs => (long)processing.Value.EventIdDedupHorizon.TotalMilliseconds;
 
     public Task<UserTotals> GetTotalsAsync() => Task.FromResult(new UserTotals(this.GetPrimaryKeyString(), State.Views, State.Clicks));
 
@@ -122,9 +123,9 @@ internal sealed partial class UserGrain(
     }
 
     /// <summary>Sends new results on, and keeps a timer while entries wait in the buffer.</summary>
-    private async Task AfterChangeAsync()
+    private void AfterChange()
     {
-        await DeliverOutboxAsync();
+        DeliverSoon();
         Report();
         if (_join.Buffered > 0 && _expiry is null)
         {
@@ -144,7 +145,7 @@ internal sealed partial class UserGrain(
             }
 
             MarkDirty();
-            await DeliverOutboxAsync();
+            DeliverSoon();
             Report();
         }
 
@@ -156,16 +157,41 @@ internal sealed partial class UserGrain(
     }
 
     /// <summary>
+    /// Delivers the outbox in the background, one delivery at a time: records keep being applied meanwhile
+    /// (the results are in the state, so a crash before they are confirmed delivers them again).
+    /// </summary>
+    private void DeliverSoon()
+    {
+        if (State.Outbox.Count > 0 && _delivering is not { IsCompleted: false })
+        {
+            _delivering = DeliverInBackgroundAsync();
+        }
+    }
+
+    private async Task DeliverInBackgroundAsync()
+    {
+        for (var attempt = 0; State.Outbox.Count > 0 && !_deactivating;)
+        {
+            try
+            {
+                await DeliverOutboxAsync();
+                attempt = 0;
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                // Kept in the outbox: tried again after a pause.
+                LogDeliveryFailed(ex, this.GetPrimaryKeyString());
+                await Task.Delay(Retry.Delay(attempt++));
+            }
+        }
+    }
+
+    /// <summary>
     /// Emits outstanding results to Kafka (deterministic keys) and to their URL grains (which count each key
     /// once), then forgets them. A failure keeps them for the next attempt.
     /// </summary>
     private async Task DeliverOutboxAsync()
     {
-        if (State.Outbox.Count == 0)
-        {
-            return;
-        }
-
         var outbox = State.Outbox.ToArray();
         await Task.WhenAll(outbox.Select(c => output.ProduceAsync(Topics.Conversions, Encoding.UTF8.GetBytes(c.Key), JsonSerializer.SerializeToUtf8Bytes(new ConversionRecord(c)))));
         await Task.WhenAll(outbox.Where(c => c.ClickTime is not null).GroupBy(c => c.Url, StringComparer.Ordinal)
@@ -186,6 +212,9 @@ internal sealed partial class UserGrain(
         gauge.Add(buffered - _reported);
         _reported = buffered;
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not deliver the join results of {UserId}; trying again")]
+    private partial void LogDeliveryFailed(Exception exception, string userId);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Conversion: {UserId} viewed {Url} at {ViewTime} and clicked at {ClickTime}")]
     private partial void LogConversion(string userId, string url, double viewTime, double clickTime);

@@ -14,6 +14,8 @@ public sealed partial class WatermarkCache(IGrainFactory grains, IOptions<Window
     private readonly DateTimeOffset _startedAt = time.GetUtcNow();
     private long _pageViews = long.MinValue;
     private long _clicks = long.MinValue;
+    private volatile bool _pageViewsActive = true;
+    private volatile bool _clicksActive = true;
 
     /// <summary>The page-view watermark in epoch ms, or null before any record.</summary>
     public long? PageViews => Read(ref _pageViews);
@@ -22,13 +24,15 @@ public sealed partial class WatermarkCache(IGrainFactory grains, IOptions<Window
     public long? Clicks => Read(ref _clicks);
 
     /// <summary>
-    /// The join's watermark: the slower of the two streams. A stream with no watermark yet holds it back until the
-    /// idle timeout has passed since this silo started; after that, the other stream's alone moves it.
+    /// The join's watermark: the slower of the two streams. A stream with no watermark yet holds it back while
+    /// some partition of it is active, and until the idle timeout has passed since this silo started; after that,
+    /// the other stream's alone moves it.
     /// </summary>
     public long? Join => (PageViews, Clicks) switch
     {
         ({ } v, { } c) => Math.Min(v, c),
-        (var v, var c) when time.GetUtcNow() - _startedAt >= options.Value.IdleTimeout => v ?? c,
+        (null, { } c) when !_pageViewsActive && time.GetUtcNow() - _startedAt >= options.Value.IdleTimeout => c,
+        ({ } v, null) when !_clicksActive && time.GetUtcNow() - _startedAt >= options.Value.IdleTimeout => v,
         _ => null,
     };
 
@@ -68,8 +72,12 @@ public sealed partial class WatermarkCache(IGrainFactory grains, IOptions<Window
             {
                 try
                 {
-                    Offer(Topics.PageViews, await grains.GetGrain<IWatermarkGrain>(Topics.PageViews).GetAsync());
-                    Offer(Topics.Clicks, await grains.GetGrain<IWatermarkGrain>(Topics.Clicks).GetAsync());
+                    var pageViews = await grains.GetGrain<IWatermarkGrain>(Topics.PageViews).GetAsync();
+                    var clicks = await grains.GetGrain<IWatermarkGrain>(Topics.Clicks).GetAsync();
+                    _pageViewsActive = pageViews.Active;
+                    _clicksActive = clicks.Active;
+                    Offer(Topics.PageViews, pageViews.Watermark);
+                    Offer(Topics.Clicks, clicks.Watermark);
                 }
                 catch (Exception ex) when (ex is not OperationCanceledException and not OutOfMemoryException)
                 {

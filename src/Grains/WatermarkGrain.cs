@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Orleans;
 using Orleans.Runtime;
@@ -16,15 +17,22 @@ public sealed class WatermarkState
     public long? Watermark { get; set; }
 }
 
-/// <summary>Combines the partitions' event-time progress of one topic into its watermark; persisted so a restart keeps it.</summary>
-internal sealed class WatermarkGrain(
+/// <summary>
+/// Combines the partitions' event-time progress of one topic into its watermark; persisted (in the background,
+/// every few seconds) so a restart keeps it. It never waits for storage: a report handled late would make every
+/// other partition look idle.
+/// </summary>
+internal sealed partial class WatermarkGrain(
     [PersistentState("watermark", GrainStorage.Name)] IPersistentState<WatermarkState> state,
     IOptions<WindowOptions> options,
     KafkaProviderStats kafka,
-    TimeProvider time) : Grain, IWatermarkGrain
+    TimeProvider time,
+    ILogger<WatermarkGrain> logger) : Grain, IWatermarkGrain
 {
+    private static readonly TimeSpan WriteEvery = TimeSpan.FromSeconds(5);
     private WatermarkTracker _tracker = null!;
     private DateTime _lastWrite;
+    private Task? _writing;
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
@@ -42,19 +50,19 @@ internal sealed class WatermarkGrain(
         return base.OnActivateAsync(cancellationToken);
     }
 
-    public async Task<long?> ReportAsync(int partition, long maxEventMs)
+    public Task<long?> ReportAsync(int partition, long maxEventMs)
     {
         _tracker.Observe(partition, maxEventMs, time.GetUtcNow().ToUnixTimeMilliseconds());
         var watermark = Current();
-        if (time.GetUtcNow().UtcDateTime - _lastWrite > TimeSpan.FromSeconds(5))
+        if (_writing is not { IsCompleted: false } && time.GetUtcNow().UtcDateTime - _lastWrite > WriteEvery)
         {
             state.State.Partitions = new Dictionary<int, PartitionProgress>(_tracker.Partitions);
             state.State.Watermark = watermark;
-            await state.WriteStateAsync();
             _lastWrite = time.GetUtcNow().UtcDateTime;
+            _writing = WriteAsync();
         }
 
-        return watermark;
+        return Task.FromResult(watermark);
     }
 
     public Task KeepActiveAsync(int partition)
@@ -63,7 +71,31 @@ internal sealed class WatermarkGrain(
         return Task.CompletedTask;
     }
 
-    public Task<long?> GetAsync() => Task.FromResult(Current());
+    public Task<WatermarkReading> GetAsync() =>
+        Task.FromResult(new WatermarkReading(Current(), _tracker.Active(time.GetUtcNow().ToUnixTimeMilliseconds())));
+
+    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        if (_writing is { } writing)
+        {
+            await writing;
+        }
+
+        await base.OnDeactivateAsync(reason, cancellationToken);
+    }
+
+    private async Task WriteAsync()
+    {
+        try
+        {
+            await state.WriteStateAsync();
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            // Kept in memory; the next report after the interval writes again.
+            LogWriteFailed(ex, this.GetPrimaryKeyString());
+        }
+    }
 
     private long? Current()
     {
@@ -75,4 +107,7 @@ internal sealed class WatermarkGrain(
             (var c, null) => c,
         };
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not persist the watermark of {Topic}; it is kept in memory and written again later")]
+    private partial void LogWriteFailed(Exception exception, string topic);
 }

@@ -44,6 +44,14 @@ public sealed class WatermarkTracker(long outOfOrdernessMs, long idleTimeoutMs, 
     /// <summary>Restores a partition's progress (after a restart).</summary>
     public void Restore(int partition, PartitionProgress progress) => _partitions[partition] = progress;
 
+    /// <summary>
+    /// Whether some partition is active at wall-clock <paramref name="nowMs"/>: it reported within the idle
+    /// timeout, or, before the idle timeout has passed since the start, not every expected partition has reported.
+    /// </summary>
+    public bool Active(long nowMs) =>
+        (nowMs - startedAtMs < idleTimeoutMs && _partitions.Count < expectedPartitions)
+        || _partitions.Values.Any(p => nowMs - p.LastSeenMs <= idleTimeoutMs);
+
     /// <summary>The pipeline watermark at wall-clock <paramref name="nowMs"/>, or null before any record.</summary>
     public long? Current(long nowMs)
     {

@@ -15,9 +15,10 @@ namespace OrleansStreams.Grains.Dispatch;
 /// <summary>
 /// Processes one partition of an input topic (the grain key is the partition number). It takes the partition's
 /// records in offset order, dead-letters those it cannot use, routes the others by key to their grains with
-/// sub-batches in parallel and awaits them all before the next batch. Every commit interval it flushes the
-/// grains it touched and only then advances the partition's durable offset, so a restart resumes exactly where
-/// persisted work ends. Its watermark report rides on the commit; while a batch or a commit is in flight it
+/// sub-batches in parallel and awaits them all before the next batch. Every commit interval, alongside the batches,
+/// it advances the partition's durable offset to below the first record some grain has not persisted yet, so a
+/// restart resumes where persisted work ends (records applied again are ignored by their grains' high-water
+/// marks); when the durable offset falls far behind, batches wait for it. Its watermark report rides on the commit; while a batch or a commit is in flight it
 /// tells the watermark it is still active, so a slow partition is never taken for an idle one.
 /// </summary>
 internal abstract partial class PartitionDispatcherGrain<TEvent>(
@@ -29,8 +30,12 @@ internal abstract partial class PartitionDispatcherGrain<TEvent>(
     ILogger logger) : Grain, IPartitionDispatcherGrain, IAsyncBatchObserver<KafkaRecord>, IStreamSubscriptionObserver
 {
     private static readonly TimeSpan RewindRetry = TimeSpan.FromSeconds(10);
+
+    /// <summary>How many commit intervals the durable offset may fall behind before batches wait for it.</summary>
+    private const int MaxUndurableIntervals = 10;
     private Route<TEvent>[] _routes = [];
     private Route<DeadLetter> _deadLetters = null!;
+    private IRouteProgress[] _progress = [];
     private RetryPolicy _retry = null!;
     private IKafkaCheckpointGrain _checkpoint = null!;
     private IWatermarkGrain _watermark = null!;
@@ -38,7 +43,11 @@ internal abstract partial class PartitionDispatcherGrain<TEvent>(
     private int _partition;
     private long _committed = -1;
     private long _nextOffset = -1;
-    private DateTime _lastCommit = DateTime.UtcNow;
+    private long _firstApplied = -1;
+    private readonly long _commitEveryMs = (long)options.Value.CommitInterval.TotalMilliseconds;
+    private long _lastCommitMs = Environment.TickCount64;
+    private long _durableAtMs = Environment.TickCount64;
+    private Task? _committing;
     private DateTime _lastReport = DateTime.MinValue;
     private readonly TimeSpan _keepActiveEvery = windows.Value.IdleTimeout / 3;
     private int _busy;
@@ -64,6 +73,7 @@ internal abstract partial class PartitionDispatcherGrain<TEvent>(
             d => DeadLetterShards.For(d.Partition),
             key => GrainFactory.GetKeyed<IDeadLetterGrain>(key),
             (grain, source, expected, items) => ((IDeadLetterGrain)grain).ApplyDeadLettersAsync(source, expected, items));
+        _progress = [.. _routes, _deadLetters];
         _consumed = metrics.MessagesConsumed.WithLabels(Topic, _partition.ToString(CultureInfo.InvariantCulture));
         _retry = new RetryPolicy(options.Value.MaxRetries, options.Value.RetryBaseDelay, logger);
         _checkpoint = KafkaCheckpoints.Get(GrainFactory, Topics.StreamProvider, Topic, _partition);
@@ -71,7 +81,8 @@ internal abstract partial class PartitionDispatcherGrain<TEvent>(
         _committed = (await _checkpoint.GetAsync()).NextOffset;
         _nextOffset = _committed;
         var interval = options.Value.CommitInterval;
-        this.RegisterGrainTimer(CommitAsync, interval, interval);
+        // Interleaved: batches go on while grains persist; a commit never waits behind a batch, nor a batch behind a commit.
+        this.RegisterGrainTimer(CommitAsync, new GrainTimerCreationOptions(interval, interval) { Interleave = true });
         this.RegisterGrainTimer(_ => _busy > 0 ? KeepActiveAsync() : Task.CompletedTask, new GrainTimerCreationOptions(_keepActiveEvery, _keepActiveEvery) { Interleave = true });
         await base.OnActivateAsync(cancellationToken);
     }
@@ -93,6 +104,12 @@ internal abstract partial class PartitionDispatcherGrain<TEvent>(
             {
                 // After a quiet spell the watermark may be about to count this partition idle.
                 await KeepActiveAsync();
+            }
+
+            if (_committing is { IsCompleted: false } commit && Environment.TickCount64 - _durableAtMs > MaxUndurableIntervals * _commitEveryMs)
+            {
+                // Storage is far behind (or down): hold the records until what is applied becomes durable.
+                await commit;
             }
 
             await ApplyAsync(items);
@@ -194,30 +211,46 @@ internal abstract partial class PartitionDispatcherGrain<TEvent>(
 
         _consumed.Inc(items.Count);
 
+        if (_firstApplied < 0)
+        {
+            _firstApplied = first;
+        }
+
         _nextOffset = Math.Max(_nextOffset, items[^1].Item.Offset + 1);
         _pending = true;
         _processed += items.Count;
         _rejected += deadLetters.Count;
-
-        if (DateTime.UtcNow - _lastCommit >= options.Value.CommitInterval)
-        {
-            await CommitAsync();
-        }
     }
 
-    public async Task CommitAsync()
+    /// <summary>
+    /// Advances the durable offset to the lowest one some grain has not persisted yet. Grains fed all the time
+    /// report what they persisted on their own; those that got nothing since the last commit are asked to flush.
+    /// </summary>
+    public Task CommitAsync() =>
+        _committing is { IsCompleted: false } running ? running : _committing = CommitOnceAsync();
+
+    private async Task CommitOnceAsync()
     {
         if (!_pending)
         {
+            _durableAtMs = Environment.TickCount64;
             return;
         }
 
         _busy++;
+        long durable;
         try
         {
             using var timer = metrics.CheckpointDuration.NewTimer();
-            await Task.WhenAll(_routes.Select(r => r.FlushAsync(_source, _retry)).Append(_deadLetters.FlushAsync(_source, _retry)));
-            await _checkpoint.CommitAsync(_nextOffset);
+            var sentBefore = _lastCommitMs;
+            await Task.WhenAll(_progress.Select(r => r.FlushAsync(_source, _retry, sentBefore)));
+            // Nothing below the first record this activation applied waits on its grains.
+            durable = Math.Max(Math.Max(_committed, _firstApplied), _progress.Min(r => r.DurableBefore(_nextOffset)));
+            if (durable > _committed)
+            {
+                await _checkpoint.CommitAsync(durable);
+            }
+
             if (_maxEventMs != long.MinValue)
             {
                 watermarks.Offer(Topic, await _watermark.ReportAsync(_partition, _maxEventMs));
@@ -235,15 +268,19 @@ internal abstract partial class PartitionDispatcherGrain<TEvent>(
             _busy--;
         }
 
-        _committed = _nextOffset;
-        _pending = false;
-        foreach (var route in _routes)
+        if (durable > _committed)
         {
-            route.Clear();
+            _durableAtMs = Environment.TickCount64;
         }
 
-        _deadLetters.Clear();
-        _lastCommit = DateTime.UtcNow;
+        _committed = durable;
+        _pending = _committed < _nextOffset;
+        foreach (var route in _progress)
+        {
+            route.Forget(_committed);
+        }
+
+        _lastCommitMs = Environment.TickCount64;
     }
 
     private async Task KeepActiveAsync()

@@ -17,19 +17,39 @@ internal sealed record RetryPolicy(int MaxRetries, TimeSpan BaseDelay, ILogger L
         TimeSpan.FromTicks(Math.Min(MaxDelay.Ticks, BaseDelay.Ticks * (1L << Math.Min(attempt, 20))));
 }
 
+/// <summary>What a dispatcher's commit needs of each of its routes, whatever their records.</summary>
+internal interface IRouteProgress
+{
+    /// <summary>
+    /// Called once per commit. Has targets persist that received nothing since <paramref name="sentBeforeMs"/>
+    /// (tick count of the last commit) and hold records unpersisted, and those that still hold unpersisted records
+    /// sent two commits ago; targets that keep receiving records persist and report it on their own.
+    /// </summary>
+    Task FlushAsync(string source, RetryPolicy retry, long sentBeforeMs);
+
+    /// <summary>
+    /// The lowest offset some target has not persisted yet, or <paramref name="next"/> when every record sent is
+    /// persisted: every record below it is durable.
+    /// </summary>
+    long DurableBefore(long next);
+
+    /// <summary>Forgets what is durable: targets with nothing unpersisted, and records below <paramref name="committed"/>.</summary>
+    void Forget(long committed);
+}
+
 /// <summary>
 /// One kind of target of a partition's records (URL grains, user grains, dead-letter shards): groups records by
-/// target key, sends each group in offset order, and remembers which activation took them since the last
-/// commit. When a target answers from another activation, its unflushed records were lost with the old one:
-/// they are sent again, in offset order, before anything newer.
+/// target key, sends each group in offset order, and keeps per target which activation took them, the last
+/// offset sent and the last one the target has persisted. When a target answers from another activation, its
+/// unpersisted records were lost with the old one: they are sent again, in offset order, before anything newer.
 /// </summary>
 internal sealed partial class Route<T>(
     string name,
     Func<T, string> keyOf,
     Func<string, ISink> resolve,
-    Func<ISink, string, Guid, Positioned<T>[], Task<SinkReceipt>> apply)
+    Func<ISink, string, Guid, Positioned<T>[], Task<SinkReceipt>> apply) : IRouteProgress
 {
-    private readonly Dictionary<string, Guid> _touched = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, Target> _targets = new(StringComparer.Ordinal);
     private readonly List<Positioned<T>> _sent = [];
 
     public string Name => name;
@@ -54,30 +74,63 @@ internal sealed partial class Route<T>(
         return new RouteResult(failures, [.. results.SelectMany(r => r.Late)]);
     }
 
-    /// <summary>Persists every target touched since the last commit.</summary>
-    public Task FlushAsync(string source, RetryPolicy retry) =>
-        Task.WhenAll(_touched.ToArray().Select(entry => WithInfrastructureRetries(retry, async () =>
+    public Task FlushAsync(string source, RetryPolicy retry, long sentBeforeMs)
+    {
+        var due = new List<(string Key, long UpTo)>();
+        foreach (var (key, target) in _targets)
         {
-            var receipt = await resolve(entry.Key).FlushAsync(_touched[entry.Key]);
+            var upTo = target.SentAtMs < sentBeforeMs ? target.Sent : target.SentTwoCommitsAgo;
+            if (target.Persisted < upTo)
+            {
+                due.Add((key, upTo));
+            }
+
+            target.SentTwoCommitsAgo = target.SentLastCommit;
+            target.SentLastCommit = target.Sent;
+        }
+
+        return Task.WhenAll(due.Select(d => WithInfrastructureRetries(retry, async () =>
+        {
+            var receipt = await resolve(d.Key).FlushAsync(source, _targets[d.Key].Activation, d.UpTo);
             while (!receipt.Accepted)
             {
-                LogResend(retry.Logger, name, entry.Key);
-                receipt = await apply(resolve(entry.Key), source, receipt.Activation, Resend(entry.Key, []));
+                LogResend(retry.Logger, name, d.Key);
+                receipt = await apply(resolve(d.Key), source, receipt.Activation, Resend(d.Key, []));
                 if (receipt.Accepted)
                 {
-                    _touched[entry.Key] = receipt.Activation;
-                    receipt = await resolve(entry.Key).FlushAsync(receipt.Activation);
+                    receipt = await resolve(d.Key).FlushAsync(source, receipt.Activation, d.UpTo);
                 }
             }
-        })));
 
-    /// <summary>Forgets what was sent: called once it is all durably committed.</summary>
-    public void Clear()
-    {
-        _touched.Clear();
-        _sent.Clear();
+            Track(d.Key, receipt, sent: null);
+        })));
     }
 
+    public long DurableBefore(long next)
+    {
+        foreach (var target in _targets.Values)
+        {
+            if (target.Unpersisted)
+            {
+                next = Math.Min(next, target.Persisted + 1);
+            }
+        }
+
+        return next;
+    }
+
+    public void Forget(long committed)
+    {
+        foreach (var (key, target) in _targets)
+        {
+            if (!target.Unpersisted)
+            {
+                _targets.Remove(key);
+            }
+        }
+
+        _sent.RemoveAll(s => s.Offset < committed);
+    }
     private async Task<RouteResult> SendGroupAsync(string source, string key, Positioned<T>[] items, RetryPolicy retry)
     {
         var failures = new List<(long, string)>();
@@ -113,18 +166,35 @@ internal sealed partial class Route<T>(
     private async Task SendOnceAsync(string source, string key, Positioned<T>[] items, List<long> late)
     {
         var grain = resolve(key);
-        var receipt = await apply(grain, source, _touched.GetValueOrDefault(key), items);
+        var receipt = await apply(grain, source, _targets.GetValueOrDefault(key)?.Activation ?? Guid.Empty, items);
         while (!receipt.Accepted)
         {
             receipt = await apply(grain, source, receipt.Activation, Resend(key, items));
         }
 
-        _touched[key] = receipt.Activation;
+        Track(key, receipt, sent: items[^1].Offset);
         if (receipt.Late is { Length: > 0 } lateOffsets)
         {
             // Only this call's records: resent ones were reported when first sent.
             var first = items[0].Offset;
             late.AddRange(lateOffsets.Where(o => o >= first));
+        }
+    }
+
+    private void Track(string key, SinkReceipt receipt, long? sent)
+    {
+        if (!_targets.TryGetValue(key, out var target))
+        {
+            _targets[key] = target = new Target();
+        }
+
+        // Another activation persisted only what it reports; the same one never goes back.
+        target.Persisted = target.Activation == receipt.Activation ? Math.Max(target.Persisted, receipt.Persisted) : receipt.Persisted;
+        target.Activation = receipt.Activation;
+        if (sent is { } offset)
+        {
+            target.Sent = Math.Max(target.Sent, offset);
+            target.SentAtMs = Environment.TickCount64;
         }
     }
 
@@ -149,7 +219,26 @@ internal sealed partial class Route<T>(
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Route {Route}: {Key} lost unflushed work with its activation; resending it")]
+    private sealed class Target
+    {
+        public Guid Activation { get; set; }
+
+        /// <summary>The last offset the target applied.</summary>
+        public long Sent { get; set; } = -1;
+
+        /// <summary>The last offset the target reported persisted.</summary>
+        public long Persisted { get; set; } = -1;
+
+        public long SentAtMs { get; set; }
+
+        public long SentLastCommit { get; set; } = -1;
+
+        public long SentTwoCommitsAgo { get; set; } = -1;
+
+        public bool Unpersisted => Sent > Persisted;
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Route {Route}: {Key} lost unpersisted work with its activation; resending it")]
     private static partial void LogResend(ILogger logger, string route, string key);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Route {Route}: processing of {Key}@{Offset} failed (attempt {Attempt}): {Error}")]

@@ -87,6 +87,18 @@ public sealed class WatermarkTrackerTests
     }
 
     [Fact]
+    public void a_topic_is_active_while_a_partition_reports_or_expected_ones_may_still_come()
+    {
+        var tracker = new WatermarkTracker(Ooo, Idle, startedAtMs: 0, expectedPartitions: 2);
+        Assert.True(tracker.Active(1_000));
+        tracker.KeepActive(0, nowMs: 20_000);
+        Assert.True(tracker.Active(20_000 + Idle));
+        Assert.False(tracker.Active(20_000 + Idle + 1));
+        tracker.Observe(1, 100_000, nowMs: 60_000);
+        Assert.True(tracker.Active(60_000 + Idle));
+    }
+
+    [Fact]
     public void right_after_a_start_no_partition_counts_as_idle()
     {
         var tracker = new WatermarkTracker(Ooo, Idle, startedAtMs: 1_000_000);
