@@ -131,6 +131,7 @@ internal sealed partial class Route<T>(
 
         _sent.RemoveAll(s => s.Offset < committed);
     }
+
     private async Task<RouteResult> SendGroupAsync(string source, string key, Positioned<T>[] items, RetryPolicy retry)
     {
         var failures = new List<(long, string)>();
