@@ -38,8 +38,8 @@ internal abstract partial class SinkGrain<TState>(IPersistentState<TState> state
 
     protected TState State => state.State;
 
-    /// <summary>Backoff for work a grain retries on its own.</summary>
-    protected RetryPolicy Retry { get; } = new(processing.Value.MaxRetries, processing.Value.RetryBaseDelay, logger);
+    /// <summary>Backoff for work a grain retries on its own (built only when something failed).</summary>
+    protected RetryPolicy Retry => new(processing.Value.MaxRetries, processing.Value.RetryBaseDelay, logger);
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
@@ -50,7 +50,7 @@ internal abstract partial class SinkGrain<TState>(IPersistentState<TState> state
     public async Task<SinkReceipt> FlushAsync(string source, Guid expectedActivation, long upTo)
     {
         await WriteAsync(source, upTo);
-        return Receipt(source, Accepted: expectedActivation == _activation);
+        return Receipt(source, accepted: expectedActivation == _activation);
     }
 
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
@@ -85,7 +85,7 @@ internal abstract partial class SinkGrain<TState>(IPersistentState<TState> state
         ArgumentNullException.ThrowIfNull(items);
         if (expectedActivation != Guid.Empty && expectedActivation != _activation)
         {
-            return Task.FromResult(Receipt(source, Accepted: false));
+            return Task.FromResult(Receipt(source, accepted: false));
         }
 
         List<long>? late = null;
@@ -123,7 +123,7 @@ internal abstract partial class SinkGrain<TState>(IPersistentState<TState> state
             _ = WriteInBackgroundAsync();
         }
 
-        return Task.FromResult(Receipt(source, Accepted: true) with { Late = late?.ToArray() });
+        return Task.FromResult(Receipt(source, accepted: true) with { Late = late?.ToArray() });
     }
 
     /// <summary>Persists the state as it is now, for changes whose effects leave the grain right after (emitted results).</summary>
@@ -139,8 +139,11 @@ internal abstract partial class SinkGrain<TState>(IPersistentState<TState> state
     /// <summary>For changes a grain makes on its own (timers): persisted with the next write.</summary>
     protected void MarkDirty() => _version++;
 
-    private SinkReceipt Receipt(string source, bool Accepted) =>
-        new(_activation, Accepted, Persisted: _persistedMarks.GetValueOrDefault(source, -1));
+    private SinkReceipt Receipt(string source, bool accepted) =>
+        new(_activation, accepted, Persisted: PersistedMark(source));
+
+    /// <summary>The highest offset of <paramref name="source"/> the last completed write holds (-1 for none).</summary>
+    private long PersistedMark(string source) => _persistedMarks.GetValueOrDefault(source, -1);
 
     /// <summary>
     /// Persists what is applied unless it already is (or <paramref name="source"/> is persisted up to
@@ -161,7 +164,7 @@ internal abstract partial class SinkGrain<TState>(IPersistentState<TState> state
             }
         }
 
-        if (_version == _persistedVersion || (source is not null && _persistedMarks.GetValueOrDefault(source, -1) >= upTo))
+        if (_version == _persistedVersion || (source is not null && PersistedMark(source) >= upTo))
         {
             return;
         }

@@ -31,10 +31,13 @@ public sealed partial class WatermarkCache(IGrainFactory grains, IOptions<Window
     public long? Join => (PageViews, Clicks) switch
     {
         ({ } v, { } c) => Math.Min(v, c),
-        (null, { } c) when !_pageViewsActive && time.GetUtcNow() - _startedAt >= options.Value.IdleTimeout => c,
-        ({ } v, null) when !_clicksActive && time.GetUtcNow() - _startedAt >= options.Value.IdleTimeout => v,
+        (null, { } c) when !_pageViewsActive && StartupOver => c,
+        ({ } v, null) when !_clicksActive && StartupOver => v,
         _ => null,
     };
+
+    /// <summary>Whether the idle timeout has passed since this silo started.</summary>
+    private bool StartupOver => time.GetUtcNow() - _startedAt >= options.Value.IdleTimeout;
 
     /// <summary>Sets a topic's watermark when a dispatcher learns it first.</summary>
     public void Offer(string topic, long? watermark)

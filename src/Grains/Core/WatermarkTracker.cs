@@ -49,15 +49,14 @@ public sealed class WatermarkTracker(long outOfOrdernessMs, long idleTimeoutMs, 
     /// timeout, or, before the idle timeout has passed since the start, not every expected partition has reported.
     /// </summary>
     public bool Active(long nowMs) =>
-        (nowMs - startedAtMs < idleTimeoutMs && _partitions.Count < expectedPartitions)
-        || _partitions.Values.Any(p => nowMs - p.LastSeenMs <= idleTimeoutMs);
+        AwaitingExpected(nowMs) || _partitions.Values.Any(p => nowMs - p.LastSeenMs <= idleTimeoutMs);
 
     /// <summary>The pipeline watermark at wall-clock <paramref name="nowMs"/>, or null before any record.</summary>
     public long? Current(long nowMs)
     {
         // Right after a start, no partition counts as idle: their reports may simply not have arrived yet.
         var idleCounts = nowMs - startedAtMs >= idleTimeoutMs;
-        if (_partitions.Count == 0 || (!idleCounts && _partitions.Count < expectedPartitions))
+        if (_partitions.Count == 0 || AwaitingExpected(nowMs))
         {
             return _watermark;
         }
@@ -98,4 +97,7 @@ public sealed class WatermarkTracker(long outOfOrdernessMs, long idleTimeoutMs, 
         _watermark = _watermark is { } previous ? Math.Max(previous, candidate) : candidate;
         return _watermark;
     }
+
+    /// <summary>Before the idle timeout has passed since the start, partitions that have not reported yet may still come.</summary>
+    private bool AwaitingExpected(long nowMs) => nowMs - startedAtMs < idleTimeoutMs && _partitions.Count < expectedPartitions;
 }

@@ -18,8 +18,9 @@ namespace OrleansStreams.Grains.Dispatch;
 /// sub-batches in parallel and awaits them all before the next batch. Every commit interval, alongside the batches,
 /// it advances the partition's durable offset to below the first record some grain has not persisted yet, so a
 /// restart resumes where persisted work ends (records applied again are ignored by their grains' high-water
-/// marks); when the durable offset falls far behind, batches wait for it. Its watermark report rides on the commit; while a batch or a commit is in flight it
-/// tells the watermark it is still active, so a slow partition is never taken for an idle one.
+/// marks); when the durable offset falls far behind, batches wait for it. Its watermark report rides on the
+/// commit; while a batch or a commit is in flight it tells the watermark it is still active, so a slow partition
+/// is never taken for an idle one.
 /// </summary>
 internal abstract partial class PartitionDispatcherGrain<TEvent>(
     IOptions<ProcessingOptions> options,
@@ -45,14 +46,12 @@ internal abstract partial class PartitionDispatcherGrain<TEvent>(
     private long _nextOffset = -1;
     private long _firstApplied = -1;
     private readonly long _commitEveryMs = (long)options.Value.CommitInterval.TotalMilliseconds;
-    private long _lastCommitMs = Environment.TickCount64;
     private long _durableAtMs = Environment.TickCount64;
     private Task? _committing;
     private DateTime _lastReport = DateTime.MinValue;
     private readonly TimeSpan _keepActiveEvery = windows.Value.IdleTimeout / 3;
     private int _busy;
     private DateTime? _rewindRequestedAt;
-    private bool _pending;
     private long _processed;
     private long _rejected;
     private long _late;
@@ -62,6 +61,9 @@ internal abstract partial class PartitionDispatcherGrain<TEvent>(
     protected abstract string Topic { get; }
 
     protected ProcessingOptions Options => options.Value;
+
+    /// <summary>Whether records are applied that the durable offset has not passed yet.</summary>
+    private bool Pending => _committed < _nextOffset;
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
@@ -217,7 +219,6 @@ internal abstract partial class PartitionDispatcherGrain<TEvent>(
         }
 
         _nextOffset = Math.Max(_nextOffset, items[^1].Item.Offset + 1);
-        _pending = true;
         _processed += items.Count;
         _rejected += deadLetters.Count;
     }
@@ -231,7 +232,7 @@ internal abstract partial class PartitionDispatcherGrain<TEvent>(
 
     private async Task CommitOnceAsync()
     {
-        if (!_pending)
+        if (!Pending)
         {
             _durableAtMs = Environment.TickCount64;
             return;
@@ -242,8 +243,7 @@ internal abstract partial class PartitionDispatcherGrain<TEvent>(
         try
         {
             using var timer = metrics.CheckpointDuration.NewTimer();
-            var sentBefore = _lastCommitMs;
-            await Task.WhenAll(_progress.Select(r => r.FlushAsync(_source, _retry, sentBefore)));
+            await Task.WhenAll(_progress.Select(r => r.FlushAsync(_source, _retry)));
             // Nothing below the first record this activation applied waits on its grains.
             durable = Math.Max(Math.Max(_committed, _firstApplied), _progress.Min(r => r.DurableBefore(_nextOffset)));
             if (durable > _committed)
@@ -274,13 +274,10 @@ internal abstract partial class PartitionDispatcherGrain<TEvent>(
         }
 
         _committed = durable;
-        _pending = _committed < _nextOffset;
         foreach (var route in _progress)
         {
             route.Forget(_committed);
         }
-
-        _lastCommitMs = Environment.TickCount64;
     }
 
     private async Task KeepActiveAsync()

@@ -21,11 +21,11 @@ internal sealed record RetryPolicy(int MaxRetries, TimeSpan BaseDelay, ILogger L
 internal interface IRouteProgress
 {
     /// <summary>
-    /// Called once per commit. Has targets persist that received nothing since <paramref name="sentBeforeMs"/>
-    /// (tick count of the last commit) and hold records unpersisted, and those that still hold unpersisted records
-    /// sent two commits ago; targets that keep receiving records persist and report it on their own.
+    /// Called once per commit. Has targets persist that received nothing since the last commit and hold records
+    /// unpersisted, and those that still hold unpersisted records sent two commits ago; targets that keep receiving
+    /// records persist and report it on their own.
     /// </summary>
-    Task FlushAsync(string source, RetryPolicy retry, long sentBeforeMs);
+    Task FlushAsync(string source, RetryPolicy retry);
 
     /// <summary>
     /// The lowest offset some target has not persisted yet, or <paramref name="next"/> when every record sent is
@@ -74,12 +74,12 @@ internal sealed partial class Route<T>(
         return new RouteResult(failures, [.. results.SelectMany(r => r.Late)]);
     }
 
-    public Task FlushAsync(string source, RetryPolicy retry, long sentBeforeMs)
+    public Task FlushAsync(string source, RetryPolicy retry)
     {
         var due = new List<(string Key, long UpTo)>();
         foreach (var (key, target) in _targets)
         {
-            var upTo = target.SentAtMs < sentBeforeMs ? target.Sent : target.SentTwoCommitsAgo;
+            var upTo = target.Sent == target.SentLastCommit ? target.Sent : target.SentTwoCommitsAgo;
             if (target.Persisted < upTo)
             {
                 due.Add((key, upTo));
@@ -195,7 +195,6 @@ internal sealed partial class Route<T>(
         if (sent is { } offset)
         {
             target.Sent = Math.Max(target.Sent, offset);
-            target.SentAtMs = Environment.TickCount64;
         }
     }
 
@@ -230,8 +229,7 @@ internal sealed partial class Route<T>(
         /// <summary>The last offset the target reported persisted.</summary>
         public long Persisted { get; set; } = -1;
 
-        public long SentAtMs { get; set; }
-
+        /// <summary>What <see cref="Sent"/> was at the last commit: equal to it when nothing arrived since.</summary>
         public long SentLastCommit { get; set; } = -1;
 
         public long SentTwoCommitsAgo { get; set; } = -1;
