@@ -37,7 +37,7 @@ public static partial class OrleansStreamsApp
 
         builder.UseOrleans(silo => silo.UseConfiguredClustering(config).AddOrleansStreams(config).AddDashboard());
         builder.Services.AddOrleansStreamsHealthChecks();
-        builder.Services.AddProblemDetails();
+        builder.Services.AddApiErrors();
         if (embedded is not null)
         {
             builder.Services.AddSingleton(embedded);

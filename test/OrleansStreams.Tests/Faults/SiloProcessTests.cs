@@ -8,6 +8,7 @@ using OrleansStreams.Client;
 using OrleansStreams.Grains;
 using OrleansStreams.Streaming.Kafka.Embedded;
 using OrleansStreams.Tests.Infrastructure;
+using Xunit.Abstractions;
 
 namespace OrleansStreams.Tests.Faults;
 
@@ -15,7 +16,7 @@ namespace OrleansStreams.Tests.Faults;
 /// Two real silo processes, clustered through Azure Table storage on Azurite, reading the embedded Kafka of the
 /// test process over TCP.
 /// </summary>
-public sealed class SiloProcessTests
+public sealed class SiloProcessTests(ITestOutputHelper output)
 {
     private const int Partitions = TestKafka.Partitions;
 
@@ -26,7 +27,7 @@ public sealed class SiloProcessTests
 
         await using var azurite = await Azurite.StartAsync();
         var cluster = "procs-" + Guid.NewGuid().ToString("N")[..8];
-        using var first = SiloProcess.Start(kafka, azurite, cluster);
+        using var first = SiloProcess.Start(kafka, azurite, cluster, output);
         await first.WaitReadyAsync();
 
         var views = KafkaTestData.PageViews(30_000, urls: 50, users: 1_000, seed: 3);
@@ -39,7 +40,7 @@ public sealed class SiloProcessTests
             }
         });
 
-        using var second = SiloProcess.Start(kafka, azurite, cluster);
+        using var second = SiloProcess.Start(kafka, azurite, cluster, output);
         await second.WaitReadyAsync();
 
         // While both run, the partitions are spread over both.
@@ -60,7 +61,8 @@ public sealed class SiloProcessTests
         var totals = new Dictionary<string, long>();
         foreach (var url in expected.Keys)
         {
-            totals[url] = await UrlTotalAsync(first, url);
+            // A URL grain that lived on the killed silo is unavailable (503) until the cluster declares that silo dead.
+            totals[url] = await Eventually.Until(() => UrlTotalAsync(first, url), _ => true, TimeSpan.FromSeconds(60), $"{url} readable");
         }
 
         Assert.Equal(expected, totals);
@@ -79,7 +81,15 @@ public sealed class SiloProcessTests
     private static async Task<long> UrlTotalAsync(SiloProcess silo, string url)
     {
         using var http = new HttpClient { BaseAddress = silo.Http };
-        var json = await http.GetFromJsonAsync<JsonElement>("/api/urls/" + Uri.EscapeDataString(url));
+        using var response = await http.GetAsync("/api/urls/" + Uri.EscapeDataString(url));
+        if (response.StatusCode == HttpStatusCode.ServiceUnavailable)
+        {
+            throw new HttpRequestException($"{url}: 503, retry after {response.Headers.RetryAfter}");
+        }
+
+        // Anything else (a 500) is a failure; the wait ends with it as the last thing seen.
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var json = await response.Content.ReadFromJsonAsync<JsonElement>();
         return json.GetProperty("total").GetInt64();
     }
 
@@ -104,11 +114,15 @@ public sealed class SiloProcessTests
     /// <summary>A silo started as its own process, as users run it.</summary>
     private sealed class SiloProcess : IDisposable
     {
+        private const int TailLines = 1_000;
         private readonly Process _process;
+        private readonly Queue<string> _tail = new();
+        private readonly ITestOutputHelper _output;
 
-        private SiloProcess(Process process, Uri http, int gatewayPort)
+        private SiloProcess(Process process, Uri http, int gatewayPort, ITestOutputHelper output)
         {
             _process = process;
+            _output = output;
             Http = http;
             GatewayPort = gatewayPort;
         }
@@ -117,7 +131,7 @@ public sealed class SiloProcessTests
 
         public int GatewayPort { get; }
 
-        public static SiloProcess Start(EmbeddedKafkaCluster kafka, Azurite azurite, string cluster)
+        public static SiloProcess Start(EmbeddedKafkaCluster kafka, Azurite azurite, string cluster, ITestOutputHelper output)
         {
             var testBin = AppContext.BaseDirectory;
             var configuration = new DirectoryInfo(testBin.TrimEnd(Path.DirectorySeparatorChar)).Parent!.Name;
@@ -148,11 +162,29 @@ public sealed class SiloProcessTests
             }
 
             var process = Process.Start(start)!;
-            process.OutputDataReceived += (_, _) => { };
-            process.ErrorDataReceived += (_, _) => { };
+            var silo = new SiloProcess(process, new Uri($"http://127.0.0.1:{httpPort}"), gatewayPort, output);
+            process.OutputDataReceived += (_, e) => silo.Keep(e.Data);
+            process.ErrorDataReceived += (_, e) => silo.Keep(e.Data);
             process.BeginOutputReadLine();
             process.BeginErrorReadLine();
-            return new SiloProcess(process, new Uri($"http://127.0.0.1:{httpPort}"), gatewayPort);
+            return silo;
+        }
+
+        private void Keep(string? line)
+        {
+            if (line is null)
+            {
+                return;
+            }
+
+            lock (_tail)
+            {
+                _tail.Enqueue(line);
+                if (_tail.Count > TailLines)
+                {
+                    _tail.Dequeue();
+                }
+            }
         }
 
         public async Task WaitReadyAsync()
@@ -189,6 +221,13 @@ public sealed class SiloProcessTests
             {
                 _process.Kill(entireProcessTree: true);
                 _process.WaitForExit();
+            }
+
+            // xUnit shows a test's output only when it fails: the silo's last words explain the failure.
+            lock (_tail)
+            {
+                _output.WriteLine($"--- last {_tail.Count} lines of silo {Http} ---");
+                _output.WriteLine(string.Join('\n', _tail));
             }
 
             _process.Dispose();
