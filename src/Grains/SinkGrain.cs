@@ -49,7 +49,11 @@ internal abstract partial class SinkGrain<TState>(IPersistentState<TState> state
 
     public async Task<SinkReceipt> FlushAsync(string source, Guid expectedActivation, long upTo)
     {
-        await WriteAsync(source, upTo);
+        if (PersistedMark(source) < upTo)
+        {
+            await WriteAsync(_version);
+        }
+
         return Receipt(source, accepted: expectedActivation == _activation);
     }
 
@@ -57,7 +61,7 @@ internal abstract partial class SinkGrain<TState>(IPersistentState<TState> state
     {
         try
         {
-            await WriteAsync();
+            await WriteAsync(_version);
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
@@ -130,11 +134,25 @@ internal abstract partial class SinkGrain<TState>(IPersistentState<TState> state
     protected Task WriteNowAsync()
     {
         _version++;
-        return WriteAsync();
+        return WriteAsync(_version);
     }
 
-    /// <summary>Returns once everything applied so far is persisted (writing only if it is not yet).</summary>
-    protected Task PersistAsync() => WriteAsync();
+    /// <summary>
+    /// Returns once everything applied so far is persisted (writing only if it is not yet). Like the writes that
+    /// follow records, it writes at most once per commit interval: callers arriving within one share the write at
+    /// its end, so a grain that many others deliver to costs storage one write per interval, not one per delivery.
+    /// </summary>
+    protected async Task PersistAsync()
+    {
+        var applied = _version;
+        var wait = _lastWriteStartedMs + _writeEveryMs - Environment.TickCount64;
+        if (wait > 0 && _persistedVersion < applied)
+        {
+            await Task.Delay(TimeSpan.FromMilliseconds(wait));
+        }
+
+        await WriteAsync(applied);
+    }
 
     /// <summary>For changes a grain makes on its own (timers): persisted with the next write.</summary>
     protected void MarkDirty() => _version++;
@@ -146,45 +164,46 @@ internal abstract partial class SinkGrain<TState>(IPersistentState<TState> state
     private long PersistedMark(string source) => _persistedMarks.GetValueOrDefault(source, -1);
 
     /// <summary>
-    /// Persists what is applied unless it already is (or <paramref name="source"/> is persisted up to
-    /// <paramref name="upTo"/>). One write at a time (the storage's ETag must come back before the next): a
-    /// caller arriving during a write waits for it, then writes what came after, if it still needs to.
+    /// Returns once the state is persisted at least as of <paramref name="version"/>. One write at a time (the
+    /// storage's ETag must come back before the next): a caller arriving during a write waits for it, and writes
+    /// only if that write began before its version. A caller never waits for changes made after it came, so
+    /// records arriving all the time cannot keep it waiting.
     /// </summary>
-    private async Task WriteAsync(string? source = null, long upTo = long.MaxValue)
+    private async Task WriteAsync(long version)
     {
-        while (_writing is { IsCompleted: false } previous)
+        while (_persistedVersion < version)
         {
-            try
+            if (_writing is { IsCompleted: false } previous)
             {
-                await previous;
-            }
-            catch (Exception ex) when (ex is not OutOfMemoryException)
-            {
-                // That write's own caller sees its failure; this one tries again.
-            }
-        }
+                try
+                {
+                    await previous;
+                }
+                catch (Exception ex) when (ex is not OutOfMemoryException)
+                {
+                    // That write's own caller sees its failure; this one tries again.
+                }
 
-        if (_version == _persistedVersion || (source is not null && PersistedMark(source) >= upTo))
-        {
-            return;
-        }
+                continue;
+            }
 
-        // The state is serialized before the write first yields, so these are the marks being written.
-        var version = _version;
-        var marks = new Dictionary<string, long>(State.HighWaterMarks, StringComparer.Ordinal);
-        _lastWriteStartedMs = Environment.TickCount64;
-        var write = state.WriteStateAsync();
-        _writing = write;
-        await write;
-        _persistedVersion = version;
-        _persistedMarks = marks;
+            // The state is serialized before the write first yields, so these are the version and marks written.
+            var writing = _version;
+            var marks = new Dictionary<string, long>(State.HighWaterMarks, StringComparer.Ordinal);
+            _lastWriteStartedMs = Environment.TickCount64;
+            var write = state.WriteStateAsync();
+            _writing = write;
+            await write;
+            _persistedVersion = writing;
+            _persistedMarks = marks;
+        }
     }
 
     private async Task WriteInBackgroundAsync()
     {
         try
         {
-            await WriteAsync();
+            await WriteAsync(_version);
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {

@@ -1,3 +1,4 @@
+using Azure.Core.Pipeline;
 using Azure.Data.Tables;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -24,13 +25,17 @@ public static class SiloBuilderExtensions
         ArgumentNullException.ThrowIfNull(silo);
         ArgumentNullException.ThrowIfNull(config);
 
+        var maxConnections = SiloSettings.StorageMaxConnections(config);
         switch (SiloSettings.Storage(config))
         {
             case StorageKind.AzureTable:
                 var connectionString = SiloSettings.StorageConnectionString(config);
+
+                // One connection pool for both storages: the limit is per silo.
+                var transport = new HttpClientTransport(new SocketsHttpHandler { MaxConnectionsPerServer = maxConnections });
                 foreach (var name in new[] { GrainStorage.Name, KafkaCheckpoints.StorageName })
                 {
-                    silo.AddAzureTableGrainStorage(name, options => options.TableServiceClient = new TableServiceClient(connectionString));
+                    silo.AddAzureTableGrainStorage(name, options => options.TableServiceClient = new TableServiceClient(connectionString, new TableClientOptions { Transport = transport }));
                     BinaryState<AzureTableStorageOptions>(silo, name);
                 }
 

@@ -29,6 +29,18 @@ public static class SiloSettings
     public static string StorageConnectionString(IConfiguration config) =>
         config["Storage:ConnectionString"] is { Length: > 0 } value ? value : "UseDevelopmentStorage=true";
 
+    /// <summary>
+    /// Connections to the table service per silo for grain state and checkpoints (<c>Storage:MaxConnections</c>).
+    /// Requests beyond them wait in the silo: a table service sent thousands of writes at once answers them all
+    /// late, and the SDK's timeouts and retries make it worse.
+    /// </summary>
+    public static int StorageMaxConnections(IConfiguration config)
+    {
+        const string key = "Storage:MaxConnections";
+        var value = config.GetValue(key, 16);
+        return value >= 1 ? value : throw new Orleans.Runtime.OrleansConfigurationException($"Setting {key} must be at least 1 (was {value}).");
+    }
+
     public static string ClusteringConnectionString(IConfiguration config) =>
         config["Clustering:ConnectionString"] is { Length: > 0 } value ? value : StorageConnectionString(config);
 

@@ -39,6 +39,7 @@ public sealed class SiloHostTests
     [InlineData("Kafka:MaxBatchSize", "0", "MaxBatchSize")]
     [InlineData("Processing:CommitInterval", "-00:00:01", "CommitInterval")]
     [InlineData("Storage:Provider", "Floppy", "Storage:Provider")]
+    [InlineData("Storage:MaxConnections", "0", "Storage:MaxConnections")]
     [InlineData("Generator:RatePerSecond", "0", "RatePerSecond")]
     public async Task bad_setting_stops_startup_with_a_message_naming_it(string key, string value, string named)
     {
