@@ -24,8 +24,11 @@ public sealed class KafkaStreamOptions
     /// <summary>Whether missing topics are created at startup.</summary>
     public bool CreateTopics { get; set; } = true;
 
-    /// <summary>Most records placed in one batch container handed to Orleans.</summary>
-    public int MaxBatchSize { get; set; } = 1000;
+    /// <summary>
+    /// Most records placed in one batch container handed to Orleans. A batch holds only what was already
+    /// fetched, so batches are small when the consumer keeps up and large only while it catches up.
+    /// </summary>
+    public int MaxBatchSize { get; set; } = 10_000;
 
     /// <summary>Consumer group the durable offsets are mirrored to, for lag tools. Placement never uses it.</summary>
     public string ConsumerGroupId { get; set; } = "orleansstreams";

@@ -144,6 +144,7 @@ internal abstract partial class PartitionDispatcherGrain<TEvent>(
         var events = new List<Positioned<TEvent>>(items.Count);
         var deadLetters = new SortedDictionary<long, DeadLetter>();
         Dictionary<long, string[]>? restricted = null;
+        var batchMaxEventMs = long.MinValue;
         foreach (var item in items)
         {
             var record = item.Item;
@@ -155,7 +156,7 @@ internal abstract partial class PartitionDispatcherGrain<TEvent>(
             }
 
             events.Add(new Positioned<TEvent>(record.Offset, parsed!));
-            _maxEventMs = Math.Max(_maxEventMs, EventTime.ToMilliseconds(EventTimeOf(parsed!)));
+            batchMaxEventMs = Math.Max(batchMaxEventMs, EventTime.ToMilliseconds(EventTimeOf(parsed!)));
             if (record.GetHeader(DeadLetterHeaders.Routes) is { Length: > 0 } routes)
             {
                 (restricted ??= [])[record.Offset] = Encoding.UTF8.GetString(routes).Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
@@ -163,6 +164,9 @@ internal abstract partial class PartitionDispatcherGrain<TEvent>(
         }
 
         var results = await Task.WhenAll(_routes.Select(route => route.ApplyAsync(_source, For(route, events, restricted), _retry)));
+
+        // Only now may the watermark pass these records: a commit runs alongside the batch and reports it.
+        _maxEventMs = Math.Max(_maxEventMs, batchMaxEventMs);
         // Only a batch with late records or processing errors needs records by offset.
         var byOffset = results.Any(r => r.Late.Count > 0 || r.Failures.Count > 0)
             ? items.ToDictionary(i => i.Item.Offset, i => i.Item)
