@@ -130,13 +130,6 @@ internal abstract partial class SinkGrain<TState>(IPersistentState<TState> state
         return Task.FromResult(Receipt(source, accepted: true) with { Late = late?.ToArray() });
     }
 
-    /// <summary>Persists the state as it is now, for changes whose effects leave the grain right after (emitted results).</summary>
-    protected Task WriteNowAsync()
-    {
-        _version++;
-        return WriteAsync(_version);
-    }
-
     /// <summary>
     /// Returns once everything applied so far is persisted (writing only if it is not yet). Like the writes that
     /// follow records, it writes at most once per commit interval: callers arriving within one share the write at

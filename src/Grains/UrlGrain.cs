@@ -52,6 +52,7 @@ internal sealed partial class UrlGrain(
     private readonly IPageViewHandler[] _handlers = [.. handlers];
     private WindowCounts _windows = null!;
     private long _reportedTotal = -1;
+    private Task? _emitting;
     private DateTime _reportedAt;
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
@@ -108,9 +109,9 @@ internal sealed partial class UrlGrain(
     }
 
     /// <summary>
-    /// Reports the total to the URL index when it changed, and closes the windows the watermark has passed. They are persisted as closed (and unemitted) before their
-    /// results leave the grain, so a restart never reopens one; a crash before Kafka confirms re-emits the same
-    /// record (same key, same value).
+    /// Reports the total to the URL index when it changed, and closes the windows the watermark has passed. Their
+    /// results leave the grain only once they are persisted as closed, so a restart never reopens one; a crash
+    /// before Kafka confirms re-emits the same record (same key, same value).
     /// </summary>
     private async Task CloseWindowsAsync()
     {
@@ -127,35 +128,56 @@ internal sealed partial class UrlGrain(
             DelayDeactivation(TimeSpan.FromMinutes(5));
         }
 
-        if (watermark.PageViews is not { } current || (current <= State.Windows.Watermark && State.Unemitted.Count == 0))
+        if (watermark.PageViews is { } current && current > State.Windows.Watermark)
         {
-            return;
-        }
-
-        var closed = _windows.Advance(current);
-        if (closed.Count == 0 && State.Unemitted.Count == 0)
-        {
-            MarkDirty();
-            return;
-        }
-
-        State.Unemitted.AddRange(closed);
-        await WriteNowAsync();
-
-        var url = this.GetPrimaryKeyString();
-        foreach (var window in State.Unemitted)
-        {
-            var result = ToResult(url, window);
-            await output.ProduceAsync(Topics.PageViewCounts, Encoding.UTF8.GetBytes(ResultKey(result)), JsonSerializer.SerializeToUtf8Bytes(new WindowRecord(result)));
-            if (closed.Contains(window))
+            var url = this.GetPrimaryKeyString();
+            foreach (var window in _windows.Advance(current))
             {
+                State.Unemitted.Add(window);
                 metrics.WindowsClosed.Inc();
                 LogWindowClosed(url, window.Count, Describe(windowOptions.Value.Size));
             }
+
+            MarkDirty();
         }
 
-        State.Unemitted.Clear();
-        MarkDirty();
+        EmitSoon();
+    }
+
+    /// <summary>
+    /// Emits closed windows in the background, one emission at a time: records keep being applied while storage
+    /// and Kafka answer.
+    /// </summary>
+    private void EmitSoon()
+    {
+        if (State.Unemitted.Count > 0 && _emitting is not { IsCompleted: false })
+        {
+            _emitting = EmitAsync();
+        }
+    }
+
+    private async Task EmitAsync()
+    {
+        var url = this.GetPrimaryKeyString();
+        var emitting = State.Unemitted.ToArray();
+        try
+        {
+            await PersistAsync();
+            foreach (var window in emitting)
+            {
+                var result = ToResult(url, window);
+                await output.ProduceAsync(Topics.PageViewCounts, Encoding.UTF8.GetBytes(ResultKey(result)), JsonSerializer.SerializeToUtf8Bytes(new WindowRecord(result)));
+            }
+
+            // Windows closed meanwhile come after these and wait for the next emission.
+            State.Unemitted.RemoveRange(0, emitting.Length);
+            MarkDirty();
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            // Kept as unemitted: the next tick tries again.
+            LogEmitFailed(ex, url);
+        }
     }
 
     /// <summary>The record key of a window result: the same for every emission of it.</summary>
@@ -176,6 +198,9 @@ internal sealed partial class UrlGrain(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Window closed. {Url} had {Count} views in the last {Window}.")]
     private partial void LogWindowClosed(string url, long count, string window);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not emit the closed windows of {Url}; trying again")]
+    private partial void LogEmitFailed(Exception exception, string url);
 
     /// <summary>The <c>pageview-counts</c> record.</summary>
     private sealed record WindowRecord(

@@ -56,6 +56,7 @@ internal abstract partial class PartitionDispatcherGrain<TEvent>(
     private long _rejected;
     private long _late;
     private long _maxEventMs = long.MinValue;
+    private bool _sawEvents;
     private Counter.Child _consumed = null!;
 
     protected abstract string Topic { get; }
@@ -161,6 +162,13 @@ internal abstract partial class PartitionDispatcherGrain<TEvent>(
             {
                 (restricted ??= [])[record.Offset] = Encoding.UTF8.GetString(routes).Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
             }
+        }
+
+        if (events.Count > 0 && !_sawEvents)
+        {
+            // Active before its first records are applied: until then the watermark must not count it idle.
+            _sawEvents = true;
+            await KeepActiveAsync();
         }
 
         var results = await Task.WhenAll(_routes.Select(route => route.ApplyAsync(_source, For(route, events, restricted), _retry)));
@@ -286,9 +294,9 @@ internal abstract partial class PartitionDispatcherGrain<TEvent>(
 
     private async Task KeepActiveAsync()
     {
-        if (_maxEventMs == long.MinValue)
+        if (!_sawEvents)
         {
-            // Nothing with an event time yet (only bad records so far): such a partition must not hold the watermark.
+            // No record with an event time yet (only bad records so far): such a partition must not hold the watermark.
             return;
         }
 

@@ -114,15 +114,17 @@ public sealed class SiloProcessTests(ITestOutputHelper output)
     /// <summary>A silo started as its own process, as users run it.</summary>
     private sealed class SiloProcess : IDisposable
     {
-        private const int TailLines = 1_000;
+        private const int TailLines = 300;
         private readonly Process _process;
         private readonly Queue<string> _tail = new();
         private readonly ITestOutputHelper _output;
+        private readonly string _logPath = Path.Combine(Path.GetTempPath(), "orleansstreams-test-logs", $"silo-{Guid.NewGuid():N}.log");
 
         private SiloProcess(Process process, Uri http, int gatewayPort, ITestOutputHelper output)
         {
             _process = process;
             _output = output;
+            Directory.CreateDirectory(Path.GetDirectoryName(_logPath)!);
             Http = http;
             GatewayPort = gatewayPort;
         }
@@ -179,6 +181,13 @@ public sealed class SiloProcessTests(ITestOutputHelper output)
 
             lock (_tail)
             {
+                File.AppendAllLines(_logPath, [line]);
+                if (line.TrimStart().StartsWith("at ", StringComparison.Ordinal))
+                {
+                    // Stack frames would push the messages out of the tail; the whole output is in the log file.
+                    return;
+                }
+
                 _tail.Enqueue(line);
                 if (_tail.Count > TailLines)
                 {
@@ -226,7 +235,7 @@ public sealed class SiloProcessTests(ITestOutputHelper output)
             // xUnit shows a test's output only when it fails: the silo's last words explain the failure.
             lock (_tail)
             {
-                _output.WriteLine($"--- last {_tail.Count} lines of silo {Http} ---");
+                _output.WriteLine($"--- last {_tail.Count} lines of silo {Http} (stack frames left out; all of it in {_logPath}) ---");
                 _output.WriteLine(string.Join('\n', _tail));
             }
 
