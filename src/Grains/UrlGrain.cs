@@ -52,8 +52,8 @@ internal sealed partial class UrlGrain(
     private readonly IPageViewHandler[] _handlers = [.. handlers];
     private WindowCounts _windows = null!;
     private long _reportedTotal = -1;
-    private Task? _emitting;
     private DateTime _reportedAt;
+    private Task? _emitting;
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {

@@ -175,6 +175,7 @@ internal abstract partial class PartitionDispatcherGrain<TEvent>(
 
         // Only now may the watermark pass these records: a commit runs alongside the batch and reports it.
         _maxEventMs = Math.Max(_maxEventMs, batchMaxEventMs);
+
         // Only a batch with late records or processing errors needs records by offset.
         var byOffset = results.Any(r => r.Late.Count > 0 || r.Failures.Count > 0)
             ? items.ToDictionary(i => i.Item.Offset, i => i.Item)
