@@ -14,10 +14,7 @@ public sealed class ApiErrorTests
     [Fact]
     public async Task call_to_a_lost_silo_answers_503_with_retry_after()
     {
-        await using var app = await StartAsync(() => throw new SiloUnavailableException("Silo S10.0.0.2:11111:1 is unavailable"));
-        using var http = new HttpClient { BaseAddress = SiloHostTests.Address(app) };
-
-        var response = await http.GetAsync("/fails");
+        using var response = await GetFailingAsync(new SiloUnavailableException("Silo S10.0.0.2:11111:1 is unavailable"));
 
         Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
         Assert.Equal(TimeSpan.FromSeconds(ClusterUnavailableHandler.RetryAfterSeconds), response.Headers.RetryAfter?.Delta);
@@ -28,34 +25,34 @@ public sealed class ApiErrorTests
     [Fact]
     public async Task grain_call_timeout_answers_503()
     {
-        await using var app = await StartAsync(() => throw new TimeoutException("Response did not arrive on time"));
-        using var http = new HttpClient { BaseAddress = SiloHostTests.Address(app) };
+        using var response = await GetFailingAsync(new TimeoutException("Response did not arrive on time"));
 
-        Assert.Equal(HttpStatusCode.ServiceUnavailable, (await http.GetAsync("/fails")).StatusCode);
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
     }
 
     [Fact]
     public async Task programming_error_stays_500()
     {
-        await using var app = await StartAsync(() => throw new InvalidOperationException("a bug"));
-        using var http = new HttpClient { BaseAddress = SiloHostTests.Address(app) };
-
-        var response = await http.GetAsync("/fails");
+        using var response = await GetFailingAsync(new InvalidOperationException("a bug"));
 
         Assert.Equal(HttpStatusCode.InternalServerError, response.StatusCode);
         Assert.Null(response.Headers.RetryAfter);
     }
 
-    /// <summary>A web host with the silo's error handling and one endpoint that fails as given.</summary>
-    private static async Task<WebApplication> StartAsync(Func<IResult> fail)
+    /// <summary>
+    /// The answer of a web host with the silo's error handling to a request whose endpoint throws
+    /// <paramref name="failure"/> (read in full before the host stops).
+    /// </summary>
+    private static async Task<HttpResponseMessage> GetFailingAsync(Exception failure)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseUrls("http://127.0.0.1:0");
         builder.Services.AddApiErrors();
-        var app = builder.Build();
+        await using var app = builder.Build();
         app.UseExceptionHandler();
-        app.MapGet("/fails", fail);
+        app.MapGet("/fails", IResult () => throw failure);
         await app.StartAsync();
-        return app;
+        using var http = new HttpClient { BaseAddress = SiloHostTests.Address(app) };
+        return await http.GetAsync("/fails");
     }
 }

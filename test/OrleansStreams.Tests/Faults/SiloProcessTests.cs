@@ -119,12 +119,14 @@ public sealed class SiloProcessTests(ITestOutputHelper output)
         private readonly Queue<string> _tail = new();
         private readonly ITestOutputHelper _output;
         private readonly string _logPath = Path.Combine(Path.GetTempPath(), "orleansstreams-test-logs", $"silo-{Guid.NewGuid():N}.log");
+        private readonly StreamWriter _log;
 
         private SiloProcess(Process process, Uri http, int gatewayPort, ITestOutputHelper output)
         {
             _process = process;
             _output = output;
             Directory.CreateDirectory(Path.GetDirectoryName(_logPath)!);
+            _log = new StreamWriter(_logPath) { AutoFlush = true };
             Http = http;
             GatewayPort = gatewayPort;
         }
@@ -181,7 +183,7 @@ public sealed class SiloProcessTests(ITestOutputHelper output)
 
             lock (_tail)
             {
-                File.AppendAllLines(_logPath, [line]);
+                _log.WriteLine(line);
                 if (line.TrimStart().StartsWith("at ", StringComparison.Ordinal))
                 {
                     // Stack frames would push the messages out of the tail; the whole output is in the log file.
@@ -226,17 +228,15 @@ public sealed class SiloProcessTests(ITestOutputHelper output)
 
         public void Dispose()
         {
-            if (!_process.HasExited)
-            {
-                _process.Kill(entireProcessTree: true);
-                _process.WaitForExit();
-            }
+            // Killing a process that has exited does nothing; either way this waits for the last of its output.
+            Kill();
 
             // xUnit shows a test's output only when it fails: the silo's last words explain the failure.
             lock (_tail)
             {
                 _output.WriteLine($"--- last {_tail.Count} lines of silo {Http} (stack frames left out; all of it in {_logPath}) ---");
                 _output.WriteLine(string.Join('\n', _tail));
+                _log.Dispose();
             }
 
             _process.Dispose();
