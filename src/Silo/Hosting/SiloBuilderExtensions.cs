@@ -48,7 +48,10 @@ public static class SiloBuilderExtensions
                 break;
         }
 
-        silo.AddKafkaStreams(Topics.StreamProvider, options => SiloSettings.BindKafka(config, options));
+        var batchesPerDelivery = SiloSettings.BatchesPerDelivery(config);
+        silo.AddKafkaStreams(Topics.StreamProvider, kafka => kafka
+            .ConfigureKafka(ob => ob.Configure(options => SiloSettings.BindKafka(config, options)))
+            .ConfigurePullingAgent(ob => ob.Configure(options => options.BatchContainerBatchSize = batchesPerDelivery)));
 
         silo.Services.AddOptions<ProcessingOptions>().Configure(options => SiloSettings.BindProcessing(config, options));
         silo.Services.AddTransient<IConfigurationValidator>(sp => new ErrorListValidator(

@@ -34,18 +34,20 @@ public static class SiloSettings
     /// Requests beyond them wait in the silo: a table service sent thousands of writes at once answers them all
     /// late, and the SDK's timeouts and retries make it worse.
     /// </summary>
-    public static int StorageMaxConnections(IConfiguration config)
-    {
-        const string key = "Storage:MaxConnections";
-        var value = config.GetValue(key, 16);
-        return value >= 1 ? value : throw new Orleans.Runtime.OrleansConfigurationException($"Setting {key} must be at least 1 (was {value}).");
-    }
+    public static int StorageMaxConnections(IConfiguration config) => AtLeastOne(config, "Storage:MaxConnections", 16);
 
     public static string ClusteringConnectionString(IConfiguration config) =>
         config["Clustering:ConnectionString"] is { Length: > 0 } value ? value : StorageConnectionString(config);
 
     /// <summary>True when no Kafka is configured: dev mode starts the embedded one.</summary>
     public static bool UsesEmbeddedKafka(IConfiguration config) => string.IsNullOrWhiteSpace(config["Kafka:BootstrapServers"]);
+
+    /// <summary>
+    /// How many of a partition's record batches (each up to <c>Kafka:MaxBatchSize</c> records) one delivery to its
+    /// dispatcher may carry (<c>Kafka:BatchesPerDelivery</c>). While a partition catches up, larger deliveries
+    /// mean fewer, larger grain calls per record.
+    /// </summary>
+    public static int BatchesPerDelivery(IConfiguration config) => AtLeastOne(config, "Kafka:BatchesPerDelivery", 16);
 
     public static int PartitionCount(IConfiguration config) => config.GetValue("Kafka:PartitionCount", 8);
 
@@ -80,6 +82,12 @@ public static class SiloSettings
                 target.Set(key, value);
             }
         }
+    }
+
+    private static int AtLeastOne(IConfiguration config, string key, int fallback)
+    {
+        var value = config.GetValue(key, fallback);
+        return value >= 1 ? value : throw new Orleans.Runtime.OrleansConfigurationException($"Setting {key} must be at least 1 (was {value}).");
     }
 
     private static T Enum<T>(IConfiguration config, string key, T fallback)

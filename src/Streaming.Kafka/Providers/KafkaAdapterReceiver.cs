@@ -102,7 +102,7 @@ internal sealed partial class KafkaAdapterReceiver(
         }
 
         return records.Chunk(options.MaxBatchSize)
-            .Select(chunk => (IBatchContainer)new KafkaBatchContainer(_streamId, chunk))
+            .Select(chunk => (IBatchContainer)new KafkaBatchContainer(_streamId, chunk, _rewindGeneration))
             .ToList();
     }
 

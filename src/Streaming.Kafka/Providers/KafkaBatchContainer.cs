@@ -11,7 +11,7 @@ namespace OrleansStreams.Streaming.Kafka;
 /// as read; subscribers of <c>byte[]</c> or <c>string</c> see the values; any other type is read as JSON.
 /// </summary>
 [GenerateSerializer, Immutable, Alias("OrleansStreams.KafkaBatchContainer")]
-public sealed class KafkaBatchContainer(StreamId streamId, KafkaRecord[] records) : IBatchContainer
+public sealed class KafkaBatchContainer(StreamId streamId, KafkaRecord[] records, int rewindGeneration) : IBatchContainer
 {
     [Id(0)]
     public StreamId StreamId { get; } = streamId;
@@ -19,8 +19,12 @@ public sealed class KafkaBatchContainer(StreamId streamId, KafkaRecord[] records
     [Id(1)]
     public KafkaRecord[] Records { get; } = records;
 
+    /// <summary>The partition's rewind generation when the records were read (see <see cref="KafkaSequenceToken"/>).</summary>
+    [Id(2)]
+    public int RewindGeneration { get; } = rewindGeneration;
+
     /// <summary>The token of the first record; each record carries its own offset.</summary>
-    public StreamSequenceToken SequenceToken => new KafkaSequenceToken(Records[0].Partition, Records[0].Offset);
+    public StreamSequenceToken SequenceToken => TokenOf(Records[0]);
 
     public IEnumerable<Tuple<T, StreamSequenceToken>> GetEvents<T>()
     {
@@ -28,12 +32,14 @@ public sealed class KafkaBatchContainer(StreamId streamId, KafkaRecord[] records
         {
             if (TryConvert(record, out T item))
             {
-                yield return Tuple.Create(item, (StreamSequenceToken)new KafkaSequenceToken(record.Partition, record.Offset));
+                yield return Tuple.Create(item, TokenOf(record));
             }
         }
     }
 
     public bool ImportRequestContext() => false;
+
+    private StreamSequenceToken TokenOf(KafkaRecord record) => new KafkaSequenceToken(record.Partition, record.Offset, RewindGeneration);
 
     public override string ToString() =>
         $"[KafkaBatchContainer: Stream={StreamId}, Offsets={Records[0].Offset}..{Records[^1].Offset}]";
