@@ -43,7 +43,12 @@ internal sealed class OrleansMeterExporter(PipelineMetrics metrics) : IHostedSer
 
     private void Record(Instrument instrument, double value, ReadOnlySpan<KeyValuePair<string, object?>> tags)
     {
-        var exported = _exported.GetOrAdd(instrument, (i, t) => Create(i, t), tags.ToArray());
+        // Orleans measures every message and call: look up first, so only an instrument's first measurement copies its tags.
+        if (!_exported.TryGetValue(instrument, out var exported))
+        {
+            exported = _exported.GetOrAdd(instrument, (i, t) => Create(i, t), tags.ToArray());
+        }
+
         var labels = new string[exported.LabelNames.Length];
         foreach (var tag in tags)
         {
