@@ -18,7 +18,9 @@ namespace OrleansStreams.Grains.Dispatch;
 /// sub-batches in parallel and awaits them all before the next batch. Every commit interval, alongside the batches,
 /// it advances the partition's durable offset to below the first record some grain has not persisted yet, so a
 /// restart resumes where persisted work ends (records applied again are ignored by their grains' high-water
-/// marks); when the durable offset falls far behind, batches wait for it. Its watermark report rides on the
+/// marks); when the durable offset falls far behind, batches wait for it. Once no batch has come for a quarter of
+/// the interval, it commits at once, with every grain persisting what it holds, so the durable offset reaches the
+/// end of a burst without waiting out the interval's rhythm. Its watermark report rides on the
 /// commit; while a batch or a commit is in flight it tells the watermark it is still active, so a slow partition
 /// is never taken for an idle one.
 /// </summary>
@@ -47,6 +49,8 @@ internal abstract partial class PartitionDispatcherGrain<TEvent>(
     private long _firstApplied = -1;
     private readonly long _commitEveryMs = (long)options.Value.CommitInterval.TotalMilliseconds;
     private long _durableAtMs = Environment.TickCount64;
+    private readonly long _quietAfterMs = Math.Max(1, (long)options.Value.CommitInterval.TotalMilliseconds / 4);
+    private long _lastBatchMs = Environment.TickCount64;
     private Task? _committing;
     private DateTime _lastReport = DateTime.MinValue;
     private readonly TimeSpan _keepActiveEvery = windows.Value.IdleTimeout / 3;
@@ -65,6 +69,9 @@ internal abstract partial class PartitionDispatcherGrain<TEvent>(
 
     /// <summary>Whether records are applied that the durable offset has not passed yet.</summary>
     private bool Pending => _committed < _nextOffset;
+
+    /// <summary>Whether records wait to become durable while none have come for a while: no grain is receiving from this partition.</summary>
+    private bool Quiet => Pending && _busy == 0 && Environment.TickCount64 - _lastBatchMs >= _quietAfterMs;
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
@@ -86,6 +93,8 @@ internal abstract partial class PartitionDispatcherGrain<TEvent>(
         var interval = options.Value.CommitInterval;
         // Interleaved: batches go on while grains persist; a commit never waits behind a batch, nor a batch behind a commit.
         this.RegisterGrainTimer(CommitAsync, new GrainTimerCreationOptions(interval, interval) { Interleave = true });
+        var quietCheck = TimeSpan.FromMilliseconds(_quietAfterMs);
+        this.RegisterGrainTimer(_ => Quiet ? CommitAsync() : Task.CompletedTask, new GrainTimerCreationOptions(quietCheck, quietCheck) { Interleave = true });
         this.RegisterGrainTimer(_ => _busy > 0 ? KeepActiveAsync() : Task.CompletedTask, new GrainTimerCreationOptions(_keepActiveEvery, _keepActiveEvery) { Interleave = true });
         await base.OnActivateAsync(cancellationToken);
     }
@@ -120,6 +129,7 @@ internal abstract partial class PartitionDispatcherGrain<TEvent>(
         finally
         {
             _busy--;
+            _lastBatchMs = Environment.TickCount64;
         }
     }
 
@@ -251,12 +261,13 @@ internal abstract partial class PartitionDispatcherGrain<TEvent>(
             return;
         }
 
+        var quiet = Quiet;
         _busy++;
         long durable;
         try
         {
             using var timer = metrics.CheckpointDuration.NewTimer();
-            await Task.WhenAll(_progress.Select(r => r.FlushAsync(_source, _retry)));
+            await Task.WhenAll(_progress.Select(r => r.FlushAsync(_source, _retry, quiet)));
             // Nothing below the first record this activation applied waits on its grains.
             durable = Math.Max(Math.Max(_committed, _firstApplied), _progress.Min(r => r.DurableBefore(_nextOffset)));
             if (durable > _committed)

@@ -23,9 +23,10 @@ internal interface IRouteProgress
     /// <summary>
     /// Called once per commit. Has targets persist that received nothing since the last commit and hold records
     /// unpersisted, and those that still hold unpersisted records sent two commits ago; targets that keep receiving
-    /// records persist and report it on their own.
+    /// records persist and report it on their own. When the partition has gone <paramref name="quiet"/>, no target
+    /// is receiving from it: all of them persist what they hold.
     /// </summary>
-    Task FlushAsync(string source, RetryPolicy retry);
+    Task FlushAsync(string source, RetryPolicy retry, bool quiet);
 
     /// <summary>
     /// The lowest offset some target has not persisted yet, or <paramref name="next"/> when every record sent is
@@ -74,12 +75,12 @@ internal sealed partial class Route<T>(
         return new RouteResult(failures, [.. results.SelectMany(r => r.Late)]);
     }
 
-    public Task FlushAsync(string source, RetryPolicy retry)
+    public Task FlushAsync(string source, RetryPolicy retry, bool quiet)
     {
         var due = new List<(string Key, long UpTo)>();
         foreach (var (key, target) in _targets)
         {
-            var upTo = target.Sent == target.SentLastCommit ? target.Sent : target.SentTwoCommitsAgo;
+            var upTo = quiet || target.Sent == target.SentLastCommit ? target.Sent : target.SentTwoCommitsAgo;
             if (target.Persisted < upTo)
             {
                 due.Add((key, upTo));
