@@ -90,14 +90,13 @@ public static class PipelineRun
 
     /// <summary>
     /// Waits until the partitions' processors have taken <paramref name="records"/> records and committed them
-    /// (every effect persisted); the time runs from the first record processed to the last commit.
+    /// (every effect persisted); the time runs from the moment the first record was read from Kafka, as the
+    /// ceiling's and the peer's run from their first record, to the last commit.
     /// </summary>
     private static async Task<(double Seconds, long Processed)> WaitForAsync(IPartitionDispatcherGrain[] dispatchers, long records, TimeSpan timeout)
     {
         var clock = Stopwatch.StartNew();
-        TimeSpan? first = null;
         long processed = 0;
-        long firstSeen = 0;
         while (clock.Elapsed < timeout)
         {
             PartitionStatus[] statuses;
@@ -107,16 +106,11 @@ public static class PipelineRun
             }
             catch (TimeoutException)
             {
-                // A dispatcher busy with a long batch (slow storage) answers late: ask again.
+                // A silo short of CPU may answer late: ask again.
                 continue;
             }
 
             processed = statuses.Sum(s => s.RecordsProcessed);
-            if (processed > 0 && first is null)
-            {
-                first = clock.Elapsed;
-                firstSeen = processed;
-            }
 
             if (Environment.GetEnvironmentVariable("ORLEANSSTREAMS_BENCH_PROGRESS") is not null)
             {
@@ -126,7 +120,8 @@ public static class PipelineRun
             // Each partition's offsets start at zero, so the committed offsets add up to the records committed.
             if (processed >= records && statuses.Sum(s => Math.Max(0, s.CommittedOffset)) >= records)
             {
-                return ((clock.Elapsed - first!.Value).TotalSeconds, processed - firstSeen);
+                var firstFetched = statuses.Where(s => s.FirstFetchedAtMs > 0).Min(s => s.FirstFetchedAtMs);
+                return ((DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() - firstFetched) / 1000.0, processed);
             }
 
             await Task.Delay(50);

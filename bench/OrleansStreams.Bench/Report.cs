@@ -78,7 +78,7 @@ public static class Report
         }
 
         md.AppendLine().AppendLine("## How to read it").AppendLine();
-        md.AppendLine("- records/s: records of the dataset divided by the time from the first record processed to the last (for the pipeline, until every partition's durable offset has reached the end: every effect persisted; the peer reads only `pageviews`, its job's input; the others read `pageviews` and `clicks`).");
+        md.AppendLine("- records/s: records of the dataset divided by the time from the first record read from Kafka to the last processed (for the pipeline, until every partition's durable offset has reached the end: every effect persisted; the peer reads only `pageviews`, its job's input; the others read `pageviews` and `clicks`).");
         md.AppendLine("- Latency: from the record's Kafka timestamp (set when produced) to its effect (ceiling: consumed and parsed; pipeline: applied in the URL and user grains; peer: the window count updated), while valid views are produced at half the measured rate. Percentiles are interpolated in the pipeline's histogram buckets (as Prometheus' `histogram_quantile`), the same for every run.");
         md.AppendLine("- Peak memory: the measuring process's peak resident set (VmHWM). The embedded Kafka lives in the bench's parent process and is not counted.");
         md.AppendLine(CultureInfo.InvariantCulture, $"- The 1M-users dataset has {options.HighCardinalityViews:N0} views drawn from a million users, so most views are a user's first: it measures the cost of new keys.");

@@ -10,7 +10,9 @@ public interface IPartitionDispatcherGrain : IGrainWithStringKey
     [Alias("Commit")]
     Task CommitAsync();
 
+    /// <summary>Answers at once, even while the dispatcher is busy with a large batch (it only reads counters).</summary>
     [Alias("GetStatus")]
+    [Orleans.Concurrency.AlwaysInterleave]
     Task<PartitionStatus> GetStatusAsync();
 }
 
@@ -22,7 +24,10 @@ public interface IPageViewDispatcherGrain : IPartitionDispatcherGrain;
 [Alias("OrleansStreams.IClickDispatcherGrain")]
 public interface IClickDispatcherGrain : IPartitionDispatcherGrain;
 
-/// <summary>What a partition's processor has done since it was activated.</summary>
+/// <summary>
+/// What a partition's processor has done since it was activated; <c>FirstFetchedAtMs</c> is when the first record
+/// it took was read from Kafka (epoch ms, 0 before any).
+/// </summary>
 [GenerateSerializer, Immutable, Alias("OrleansStreams.PartitionStatus")]
 public sealed record PartitionStatus(
     [property: Id(0)] string Source,
@@ -31,4 +36,5 @@ public sealed record PartitionStatus(
     [property: Id(3)] long CommittedOffset,
     [property: Id(4)] long NextOffset,
     [property: Id(5)] long DeadLetters = 0,
-    [property: Id(6)] long Late = 0);
+    [property: Id(6)] long Late = 0,
+    [property: Id(7)] long FirstFetchedAtMs = 0);

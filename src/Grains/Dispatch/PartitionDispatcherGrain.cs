@@ -59,6 +59,7 @@ internal abstract partial class PartitionDispatcherGrain<TEvent>(
     private long _processed;
     private long _rejected;
     private long _late;
+    private long _firstFetchedAtMs;
     private long _maxEventMs = long.MinValue;
     private bool _sawEvents;
     private Counter.Child _consumed = null!;
@@ -107,6 +108,11 @@ internal abstract partial class PartitionDispatcherGrain<TEvent>(
         if (items.Count == 0)
         {
             return;
+        }
+
+        if (_firstFetchedAtMs == 0)
+        {
+            _firstFetchedAtMs = items[0].Item.FetchedAtMs;
         }
 
         _busy++;
@@ -325,7 +331,7 @@ internal abstract partial class PartitionDispatcherGrain<TEvent>(
     }
 
     public Task<PartitionStatus> GetStatusAsync() =>
-        Task.FromResult(new PartitionStatus(_source, _processed, _rejected, _committed, _nextOffset, _rejected, _late));
+        Task.FromResult(new PartitionStatus(_source, _processed, _rejected, _committed, _nextOffset, _rejected, _late, _firstFetchedAtMs));
 
     public Task OnCompletedAsync() => Task.CompletedTask;
 
