@@ -28,7 +28,7 @@ public sealed class KafkaStreamOptions
     /// Most records placed in one batch container handed to Orleans. A batch holds only what was already
     /// fetched, so batches are small when the consumer keeps up and large only while it catches up.
     /// </summary>
-    public int MaxBatchSize { get; set; } = 1000;
+    public int MaxBatchSize { get; set; } = 4000;
 
     /// <summary>Consumer group the durable offsets are mirrored to, for lag tools. Placement never uses it.</summary>
     public string ConsumerGroupId { get; set; } = "orleansstreams";
