@@ -49,7 +49,6 @@ internal abstract partial class PartitionDispatcherGrain<TEvent>(
     private long _firstApplied = -1;
     private readonly long _commitEveryMs = (long)options.Value.CommitInterval.TotalMilliseconds;
     private long _durableAtMs = Environment.TickCount64;
-    private readonly long _quietAfterMs = Math.Max(1, (long)options.Value.CommitInterval.TotalMilliseconds / 4);
     private long _lastBatchMs = Environment.TickCount64;
     private Task? _committing;
     private DateTime _lastReport = DateTime.MinValue;
@@ -71,8 +70,11 @@ internal abstract partial class PartitionDispatcherGrain<TEvent>(
     /// <summary>Whether records are applied that the durable offset has not passed yet.</summary>
     private bool Pending => _committed < _nextOffset;
 
+    /// <summary>How long without a batch makes the partition quiet: a quarter of the commit interval.</summary>
+    private long QuietAfterMs => Math.Max(1, _commitEveryMs / 4);
+
     /// <summary>Whether records wait to become durable while none have come for a while: no grain is receiving from this partition.</summary>
-    private bool Quiet => Pending && _busy == 0 && Environment.TickCount64 - _lastBatchMs >= _quietAfterMs;
+    private bool Quiet => Pending && _busy == 0 && Environment.TickCount64 - _lastBatchMs >= QuietAfterMs;
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
@@ -94,7 +96,7 @@ internal abstract partial class PartitionDispatcherGrain<TEvent>(
         var interval = options.Value.CommitInterval;
         // Interleaved: batches go on while grains persist; a commit never waits behind a batch, nor a batch behind a commit.
         this.RegisterGrainTimer(CommitAsync, new GrainTimerCreationOptions(interval, interval) { Interleave = true });
-        var quietCheck = TimeSpan.FromMilliseconds(_quietAfterMs);
+        var quietCheck = TimeSpan.FromMilliseconds(QuietAfterMs);
         this.RegisterGrainTimer(_ => Quiet ? CommitAsync() : Task.CompletedTask, new GrainTimerCreationOptions(quietCheck, quietCheck) { Interleave = true });
         this.RegisterGrainTimer(_ => _busy > 0 ? KeepActiveAsync() : Task.CompletedTask, new GrainTimerCreationOptions(_keepActiveEvery, _keepActiveEvery) { Interleave = true });
         await base.OnActivateAsync(cancellationToken);
