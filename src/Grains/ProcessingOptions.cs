@@ -21,6 +21,13 @@ public sealed class ProcessingOptions
     /// <summary>First retry delay; each retry doubles it.</summary>
     public TimeSpan RetryBaseDelay { get; set; } = TimeSpan.FromMilliseconds(100);
 
+    /// <summary>
+    /// Grain calls (applies and flushes) a silo's partition dispatchers have outstanding at most, all together; more
+    /// wait for a slot. Bounds what a burst of many distinct keys puts on the silos, so calls queue at the
+    /// dispatchers rather than time out at their targets.
+    /// </summary>
+    public int MaxCallsInFlight { get; set; } = 4000;
+
     /// <summary>Validation rule: URLs containing any of these are rejected as invalid (the Faust reference's rule is "test").</summary>
     public List<string> RejectUrlsContaining { get; set; } = [];
 
@@ -47,6 +54,11 @@ public sealed class ProcessingOptions
         if (options.MaxRetries is < 0 or > 20)
         {
             yield return $"{Section}:{nameof(MaxRetries)} must be between 0 and 20 (was {options.MaxRetries}).";
+        }
+
+        if (options.MaxCallsInFlight < 1)
+        {
+            yield return $"{Section}:{nameof(MaxCallsInFlight)} must be at least 1 (was {options.MaxCallsInFlight}).";
         }
 
         if (options.RetryBaseDelay < TimeSpan.Zero || options.RetryBaseDelay > TimeSpan.FromMinutes(1))

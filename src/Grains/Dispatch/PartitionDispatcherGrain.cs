@@ -29,6 +29,7 @@ internal abstract partial class PartitionDispatcherGrain<TEvent>(
     IOptions<WindowOptions> windows,
     KafkaOutput output,
     WatermarkCache watermarks,
+    CallSlots slots,
     PipelineMetrics metrics,
     ILogger logger) : Grain, IPartitionDispatcherGrain, IAsyncBatchObserver<KafkaRecord>, IStreamSubscriptionObserver
 {
@@ -39,7 +40,7 @@ internal abstract partial class PartitionDispatcherGrain<TEvent>(
     private Route<TEvent>[] _routes = [];
     private Route<DeadLetter> _deadLetters = null!;
     private IRouteProgress[] _progress = [];
-    private RetryPolicy _retry = null!;
+    private TargetCalls _calls = null!;
     private IKafkaCheckpointGrain _checkpoint = null!;
     private IWatermarkGrain _watermark = null!;
     private string _source = string.Empty;
@@ -88,7 +89,7 @@ internal abstract partial class PartitionDispatcherGrain<TEvent>(
             (grain, source, expected, items) => ((IDeadLetterGrain)grain).ApplyDeadLettersAsync(source, expected, items));
         _progress = [.. _routes, _deadLetters];
         _consumed = metrics.MessagesConsumed.WithLabels(Topic, _partition.ToString(CultureInfo.InvariantCulture));
-        _retry = new RetryPolicy(options.Value.MaxRetries, options.Value.RetryBaseDelay, logger);
+        _calls = new TargetCalls(new RetryPolicy(options.Value.MaxRetries, options.Value.RetryBaseDelay, logger), slots);
         _checkpoint = KafkaCheckpoints.Get(GrainFactory, Topics.StreamProvider, Topic, _partition);
         _watermark = GrainFactory.GetGrain<IWatermarkGrain>(Topic);
         _committed = (await _checkpoint.GetAsync()).NextOffset;
@@ -143,6 +144,17 @@ internal abstract partial class PartitionDispatcherGrain<TEvent>(
 
     private async Task ApplyAsync(IList<SequentialItem<KafkaRecord>> items)
     {
+        if (items[0].Item.Offset < _nextOffset)
+        {
+            // Applied already: a delivery tried again after its first attempt outlasted the call's timeout, or
+            // records read again after a rewind. Their targets would ignore them, but each would still cost a call.
+            items = [.. items.SkipWhile(i => i.Item.Offset < _nextOffset)];
+            if (items.Count == 0)
+            {
+                return;
+            }
+        }
+
         var first = items[0].Item.Offset;
         if (_nextOffset >= 0 && first > _nextOffset)
         {
@@ -189,7 +201,7 @@ internal abstract partial class PartitionDispatcherGrain<TEvent>(
             await KeepActiveAsync();
         }
 
-        var results = await Task.WhenAll(_routes.Select(route => route.ApplyAsync(_source, For(route, events, restricted), _retry)));
+        var results = await Task.WhenAll(_routes.Select(route => route.ApplyAsync(_source, For(route, events, restricted), _calls)));
 
         // Only now may the watermark pass these records: a commit runs alongside the batch and reports it.
         _maxEventMs = Math.Max(_maxEventMs, batchMaxEventMs);
@@ -275,7 +287,7 @@ internal abstract partial class PartitionDispatcherGrain<TEvent>(
         try
         {
             using var timer = metrics.CheckpointDuration.NewTimer();
-            await Task.WhenAll(_progress.Select(r => r.FlushAsync(_source, _retry, quiet)));
+            await Task.WhenAll(_progress.Select(r => r.FlushAsync(_source, _calls, quiet)));
             // Nothing below the first record this activation applied waits on its grains.
             durable = Math.Max(Math.Max(_committed, _firstApplied), _progress.Min(r => r.DurableBefore(_nextOffset)));
             if (durable > _committed)
@@ -398,7 +410,7 @@ internal abstract partial class PartitionDispatcherGrain<TEvent>(
 
         // In Kafka first, keyed by the record's identity, so a re-emission after a crash is the same record.
         await Task.WhenAll(deadLetters.Select(d => output.ProduceAsync(Topics.ProcessingFailures, Encoding.UTF8.GetBytes(d.Id), DeadLetterJson.Serialize(d))));
-        await _deadLetters.ApplyAsync(_source, [.. deadLetters.Select(d => new Positioned<DeadLetter>(d.Offset, d))], _retry);
+        await _deadLetters.ApplyAsync(_source, [.. deadLetters.Select(d => new Positioned<DeadLetter>(d.Offset, d))], _calls);
     }
 
     private static DeadLetter DeadLetterOf(KafkaRecord record, FailureReason reason, string error, string[] routes) =>

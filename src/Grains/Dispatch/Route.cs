@@ -26,7 +26,7 @@ internal interface IRouteProgress
     /// records persist and report it on their own. When the partition has gone <paramref name="quiet"/>, no target
     /// is receiving from it: all of them persist what they hold.
     /// </summary>
-    Task FlushAsync(string source, RetryPolicy retry, bool quiet);
+    Task FlushAsync(string source, TargetCalls calls, bool quiet);
 
     /// <summary>
     /// The lowest offset some target has not persisted yet, or <paramref name="next"/> when every record sent is
@@ -59,7 +59,7 @@ internal sealed partial class Route<T>(
     /// Sends the records; returns those whose processing kept failing after the retries (with why), and those
     /// the targets found late.
     /// </summary>
-    public async Task<RouteResult> ApplyAsync(string source, IReadOnlyList<Positioned<T>> items, RetryPolicy retry)
+    public async Task<RouteResult> ApplyAsync(string source, IReadOnlyList<Positioned<T>> items, TargetCalls calls)
     {
         if (items.Count == 0)
         {
@@ -68,14 +68,14 @@ internal sealed partial class Route<T>(
 
         var results = await Task.WhenAll(items
             .GroupBy(item => keyOf(item.Event), StringComparer.Ordinal)
-            .Select(group => SendGroupAsync(source, group.Key, [.. group], retry)));
+            .Select(group => SendGroupAsync(source, group.Key, [.. group], calls)));
         var failures = results.SelectMany(r => r.Failures).ToList();
         var failed = failures.Select(f => f.Offset).ToHashSet();
         _sent.AddRange(failed.Count == 0 ? items : items.Where(i => !failed.Contains(i.Offset)));
         return new RouteResult(failures, [.. results.SelectMany(r => r.Late)]);
     }
 
-    public Task FlushAsync(string source, RetryPolicy retry, bool quiet)
+    public Task FlushAsync(string source, TargetCalls calls, bool quiet)
     {
         var due = new List<(string Key, long UpTo)>();
         foreach (var (key, target) in _targets)
@@ -90,12 +90,12 @@ internal sealed partial class Route<T>(
             target.SentLastCommit = target.Sent;
         }
 
-        return Task.WhenAll(due.Select(d => WithInfrastructureRetries(retry, async () =>
+        return Task.WhenAll(due.Select(d => calls.RunAsync(name, async () =>
         {
             var receipt = await resolve(d.Key).FlushAsync(source, _targets[d.Key].Activation, d.UpTo);
             while (!receipt.Accepted)
             {
-                LogResend(retry.Logger, name, d.Key);
+                LogResend(calls.Retry.Logger, name, d.Key);
                 receipt = await apply(resolve(d.Key), source, receipt.Activation, Resend(d.Key, []));
                 if (receipt.Accepted)
                 {
@@ -133,7 +133,7 @@ internal sealed partial class Route<T>(
         _sent.RemoveAll(s => s.Offset < committed);
     }
 
-    private async Task<RouteResult> SendGroupAsync(string source, string key, Positioned<T>[] items, RetryPolicy retry)
+    private async Task<RouteResult> SendGroupAsync(string source, string key, Positioned<T>[] items, TargetCalls calls)
     {
         var failures = new List<(long, string)>();
         var late = new List<long>();
@@ -143,15 +143,15 @@ internal sealed partial class Route<T>(
         {
             try
             {
-                await WithInfrastructureRetries(retry, () => SendOnceAsync(source, key, pending, late));
+                await calls.RunAsync(name, () => SendOnceAsync(source, key, pending, late));
                 break;
             }
             catch (RecordProcessingException ex)
             {
-                if (attempt < retry.MaxRetries)
+                if (attempt < calls.Retry.MaxRetries)
                 {
-                    LogRetry(retry.Logger, name, key, ex.Offset, attempt + 1, ex.Error);
-                    await Task.Delay(retry.Delay(attempt++));
+                    LogRetry(calls.Retry.Logger, name, key, ex.Offset, attempt + 1, ex.Error);
+                    await Task.Delay(calls.Retry.Delay(attempt++));
                     continue;
                 }
 
@@ -202,24 +202,6 @@ internal sealed partial class Route<T>(
     private Positioned<T>[] Resend(string key, Positioned<T>[] items) =>
         [.. _sent.Where(s => string.Equals(keyOf(s.Event), key, StringComparison.Ordinal)), .. items];
 
-    /// <summary>Retries faults of the infrastructure (storage, silos, timeouts) with backoff until they pass.</summary>
-    private async Task WithInfrastructureRetries(RetryPolicy retry, Func<Task> action)
-    {
-        for (var attempt = 0; ; attempt++)
-        {
-            try
-            {
-                await action();
-                return;
-            }
-            catch (Exception ex) when (ex is not RecordProcessingException and not OutOfMemoryException)
-            {
-                LogInfrastructureFault(retry.Logger, ex, name, attempt + 1);
-                await Task.Delay(retry.Delay(attempt));
-            }
-        }
-    }
-
     private sealed class Target
     {
         public Guid Activation { get; set; }
@@ -243,7 +225,4 @@ internal sealed partial class Route<T>(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Route {Route}: processing of {Key}@{Offset} failed (attempt {Attempt}): {Error}")]
     private static partial void LogRetry(ILogger logger, string route, string key, long offset, int attempt, string error);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Route {Route}: infrastructure fault (attempt {Attempt}); retrying")]
-    private static partial void LogInfrastructureFault(ILogger logger, Exception exception, string route, int attempt);
 }

@@ -39,6 +39,7 @@ public sealed class SiloHostTests
     [InlineData("Kafka:MaxBatchSize", "0", "MaxBatchSize")]
     [InlineData("Kafka:BatchesPerDelivery", "0", "Kafka:BatchesPerDelivery")]
     [InlineData("Processing:CommitInterval", "-00:00:01", "CommitInterval")]
+    [InlineData("Processing:MaxCallsInFlight", "0", "Processing:MaxCallsInFlight")]
     [InlineData("Storage:Provider", "Floppy", "Storage:Provider")]
     [InlineData("Storage:MaxConnections", "0", "Storage:MaxConnections")]
     [InlineData("Generator:RatePerSecond", "0", "RatePerSecond")]
