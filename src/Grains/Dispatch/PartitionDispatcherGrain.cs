@@ -59,6 +59,7 @@ internal abstract partial class PartitionDispatcherGrain<TEvent>(
     private long _processed;
     private long _rejected;
     private long _late;
+    private long _skipped;
     private long _firstFetchedAtMs;
     private long _maxEventMs = long.MinValue;
     private bool _sawEvents;
@@ -148,7 +149,9 @@ internal abstract partial class PartitionDispatcherGrain<TEvent>(
         {
             // Applied already: a delivery tried again after its first attempt outlasted the call's timeout, or
             // records read again after a rewind. Their targets would ignore them, but each would still cost a call.
-            items = [.. items.SkipWhile(i => i.Item.Offset < _nextOffset)];
+            var fresh = items.SkipWhile(i => i.Item.Offset < _nextOffset).ToList();
+            _skipped += items.Count - fresh.Count;
+            items = fresh;
             if (items.Count == 0)
             {
                 return;
@@ -345,7 +348,7 @@ internal abstract partial class PartitionDispatcherGrain<TEvent>(
     }
 
     public Task<PartitionStatus> GetStatusAsync() =>
-        Task.FromResult(new PartitionStatus(_source, _processed, _rejected, _committed, _nextOffset, _rejected, _late, _firstFetchedAtMs));
+        Task.FromResult(new PartitionStatus(_source, _processed, _rejected, _committed, _nextOffset, _rejected, _late, _firstFetchedAtMs, _skipped));
 
     public Task OnCompletedAsync() => Task.CompletedTask;
 
