@@ -49,6 +49,9 @@ internal sealed partial class UrlGrain(
 {
     private static readonly TimeSpan CloseCheck = TimeSpan.FromSeconds(1);
     private static readonly TimeSpan IndexReport = TimeSpan.FromSeconds(5);
+
+    /// <summary>How often an active URL reports its total unchanged: the index lives in memory, and one that lost its activation (its silo died) learns it again.</summary>
+    private static readonly TimeSpan IndexRefresh = TimeSpan.FromSeconds(30);
     private readonly IPageViewHandler[] _handlers = [.. handlers];
     private WindowCounts _windows = null!;
     private long _reportedTotal = -1;
@@ -109,13 +112,14 @@ internal sealed partial class UrlGrain(
     }
 
     /// <summary>
-    /// Reports the total to the URL index when it changed, and closes the windows the watermark has passed. Their
-    /// results leave the grain only once they are persisted as closed, so a restart never reopens one; a crash
-    /// before Kafka confirms re-emits the same record (same key, same value).
+    /// Reports the total to the URL index when it changed, and now and then when it did not, and closes the windows
+    /// the watermark has passed. Their results leave the grain only once they are persisted as closed, so a restart
+    /// never reopens one; a crash before Kafka confirms re-emits the same record (same key, same value).
     /// </summary>
     private async Task CloseWindowsAsync()
     {
-        if (State.Total != _reportedTotal && (_reportedTotal < 0 || DateTime.UtcNow - _reportedAt >= IndexReport))
+        var sinceReport = DateTime.UtcNow - _reportedAt;
+        if ((State.Total != _reportedTotal && (_reportedTotal < 0 || sinceReport >= IndexReport)) || sinceReport >= IndexRefresh)
         {
             _reportedTotal = State.Total;
             _reportedAt = DateTime.UtcNow;

@@ -4,8 +4,9 @@ namespace OrleansStreams.Grains;
 
 /// <summary>
 /// Keeps the totals URL grains report, bounded to the largest <see cref="Capacity"/> (a URL pushed out comes
-/// back when it reports a larger total), so top-N queries stay cheap with millions of URLs. Rebuilt from
-/// reports after a restart.
+/// back when it reports a larger total), so top-N queries stay cheap with millions of URLs. Kept in memory only:
+/// after its activation is lost (a silo dies), active URLs report again within half a minute, and a URL whose grain
+/// is no longer active comes back with its next view.
 /// </summary>
 internal sealed class UrlIndexGrain : Grain, IUrlIndexGrain
 {
