@@ -26,8 +26,7 @@ public interface IClickDispatcherGrain : IPartitionDispatcherGrain;
 
 /// <summary>
 /// What a partition's processor has done since it was activated; <c>FirstFetchedAtMs</c> is when the first record
-/// it took was read from Kafka (epoch ms, 0 before any); <c>RecordsSkipped</c> counts records delivered again that it
-/// had applied already (read again after a rewind, or a delivery tried again), passed over without a grain call.
+/// it took was read from Kafka (epoch ms, 0 before any).
 /// </summary>
 [GenerateSerializer, Immutable, Alias("OrleansStreams.PartitionStatus")]
 public sealed record PartitionStatus(
@@ -38,5 +37,4 @@ public sealed record PartitionStatus(
     [property: Id(4)] long NextOffset,
     [property: Id(5)] long DeadLetters = 0,
     [property: Id(6)] long Late = 0,
-    [property: Id(7)] long FirstFetchedAtMs = 0,
-    [property: Id(8)] long RecordsSkipped = 0);
+    [property: Id(7)] long FirstFetchedAtMs = 0);

@@ -59,7 +59,6 @@ internal abstract partial class PartitionDispatcherGrain<TEvent>(
     private long _processed;
     private long _rejected;
     private long _late;
-    private long _skipped;
     private long _firstFetchedAtMs;
     private long _maxEventMs = long.MinValue;
     private bool _sawEvents;
@@ -145,19 +144,6 @@ internal abstract partial class PartitionDispatcherGrain<TEvent>(
 
     private async Task ApplyAsync(IList<SequentialItem<KafkaRecord>> items)
     {
-        if (items[0].Item.Offset < _nextOffset)
-        {
-            // Applied already: a delivery tried again after its first attempt outlasted the call's timeout, or
-            // records read again after a rewind. Their targets would ignore them, but each would still cost a call.
-            var fresh = items.SkipWhile(i => i.Item.Offset < _nextOffset).ToList();
-            _skipped += items.Count - fresh.Count;
-            items = fresh;
-            if (items.Count == 0)
-            {
-                return;
-            }
-        }
-
         var first = items[0].Item.Offset;
         if (_nextOffset >= 0 && first > _nextOffset)
         {
@@ -348,7 +334,7 @@ internal abstract partial class PartitionDispatcherGrain<TEvent>(
     }
 
     public Task<PartitionStatus> GetStatusAsync() =>
-        Task.FromResult(new PartitionStatus(_source, _processed, _rejected, _committed, _nextOffset, _rejected, _late, _firstFetchedAtMs, _skipped));
+        Task.FromResult(new PartitionStatus(_source, _processed, _rejected, _committed, _nextOffset, _rejected, _late, _firstFetchedAtMs));
 
     public Task OnCompletedAsync() => Task.CompletedTask;
 

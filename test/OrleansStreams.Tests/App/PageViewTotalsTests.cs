@@ -40,18 +40,18 @@ public sealed class PageViewTotalsTests
         var markers = Enumerable.Range(0, Partitions).Select(p => new PageView($"marker-{p}", "/after-rewind", 1_800_000_000 + p)).ToList();
         await KafkaTestData.ProduceViewsAsync(kafka.BootstrapServers, markers, Partitions);
 
-        // Everything is delivered twice (once before, once after the rewind), the second time passed over as applied
-        // already; the markers once or twice, depending on whether a receiver read them before it saw the rewind request.
-        await Eventually.Until(() => RecordsDelivered(app), n => n >= (2 * 10_000) + Partitions, TimeSpan.FromSeconds(60), "every record delivered again");
-        Assert.InRange(await RecordsDelivered(app), (2 * 10_000) + Partitions, 2 * (10_000 + Partitions));
+        // Everything is delivered twice (once before, once after the rewind); the markers once or twice,
+        // depending on whether a receiver read them before it saw the rewind request.
+        await Eventually.Until(() => RecordsProcessed(app), n => n >= (2 * 10_000) + Partitions, TimeSpan.FromSeconds(60), "every record delivered again");
+        Assert.InRange(await RecordsProcessed(app), (2 * 10_000) + Partitions, 2 * (10_000 + Partitions));
         await Eventually.Until(() => app.Grains.GetGrain<IUrlGrain>("/after-rewind").GetTotalsAsync(), t => t.Total == Partitions, TimeSpan.FromSeconds(30), "markers counted");
         await AssertTotals(app, expectedUrls, expectedUsers);
     }
 
-    private static async Task<long> RecordsDelivered(AppCluster app) =>
+    private static async Task<long> RecordsProcessed(AppCluster app) =>
         (await Task.WhenAll(Enumerable.Range(0, Partitions).Select(p =>
             app.Grains.GetGrain<IPageViewDispatcherGrain>(p.ToString(System.Globalization.CultureInfo.InvariantCulture)).GetStatusAsync())))
-        .Sum(s => s.RecordsProcessed + s.RecordsSkipped);
+        .Sum(s => s.RecordsProcessed);
 
     private static async Task AssertTotals(AppCluster app, Dictionary<string, long> expectedUrls, Dictionary<string, long> expectedUsers)
     {

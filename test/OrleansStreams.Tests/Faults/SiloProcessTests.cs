@@ -56,7 +56,16 @@ public sealed class SiloProcessTests(ITestOutputHelper output)
         await producing;
 
         var expected = views.GroupBy(v => v.Url).ToDictionary(g => g.Key, g => (long)g.Count());
-        await Eventually.Until(() => TotalAsync(first), n => n >= views.Count, TimeSpan.FromMinutes(3), "every view counted by the survivor");
+        try
+        {
+            await Eventually.Until(() => TotalAsync(first), n => n >= views.Count, TimeSpan.FromMinutes(3), "every view counted by the survivor");
+        }
+        catch (TimeoutException ex)
+        {
+            // Tell a short top list from lost counts: the URLs' own totals, each read from its grain.
+            var own = await Task.WhenAll(expected.Keys.Select(url => UrlTotalAsync(first, url)));
+            throw new TimeoutException($"{ex.Message}; the URLs' own totals add up to {own.Sum()}; status:\n{await StatusAsync(first, cluster)}", ex);
+        }
         await Task.Delay(2_000);
         var totals = new Dictionary<string, long>();
         foreach (var url in expected.Keys)
@@ -94,7 +103,14 @@ public sealed class SiloProcessTests(ITestOutputHelper output)
     }
 
     /// <summary>Partition → silo reading it, from the CLI's <c>status</c>.</summary>
-    private static async Task<Dictionary<string, string>> ReadersAsync(SiloProcess silo, string cluster)
+    private static async Task<Dictionary<string, string>> ReadersAsync(SiloProcess silo, string cluster) =>
+        (await StatusAsync(silo, cluster)).Split('\n')
+            .Select(l => l.Trim().Split(' ', StringSplitOptions.RemoveEmptyEntries))
+            .Where(p => p.Length >= 2 && (p[0].StartsWith("pageviews[", StringComparison.Ordinal) || p[0].StartsWith("clicks[", StringComparison.Ordinal)) && p[1].StartsWith('S'))
+            .ToDictionary(p => p[0], p => p[1]);
+
+    /// <summary>What the CLI's <c>status</c> prints.</summary>
+    private static async Task<string> StatusAsync(SiloProcess silo, string cluster)
     {
         using var output = new StringWriter();
         using var errors = new StringWriter();
@@ -105,10 +121,7 @@ public sealed class SiloProcessTests(ITestOutputHelper output)
             ["Orleans:ServiceId"] = cluster,
         }).Build();
         await CliApp.RunAsync(["status"], output, errors, config);
-        return output.ToString().Split('\n')
-            .Select(l => l.Trim().Split(' ', StringSplitOptions.RemoveEmptyEntries))
-            .Where(p => p.Length >= 2 && (p[0].StartsWith("pageviews[", StringComparison.Ordinal) || p[0].StartsWith("clicks[", StringComparison.Ordinal)) && p[1].StartsWith('S'))
-            .ToDictionary(p => p[0], p => p[1]);
+        return output.ToString();
     }
 
     /// <summary>A silo started as its own process, as users run it.</summary>
