@@ -22,11 +22,11 @@ public sealed class ProcessingOptions
     public TimeSpan RetryBaseDelay { get; set; } = TimeSpan.FromMilliseconds(100);
 
     /// <summary>
-    /// Grain calls (applies and flushes) a silo's partition dispatchers have outstanding at most, all together; more
-    /// wait for a slot. Bounds what a burst of many distinct keys puts on the silos, so calls queue at the
-    /// dispatchers rather than time out at their targets.
+    /// Grain calls (applies and flushes) each partition's dispatcher has outstanding at most; more wait for a slot.
+    /// Bounds what a burst of many distinct keys puts on the silos, so calls queue at the dispatchers rather than
+    /// time out at their targets.
     /// </summary>
-    public int MaxCallsInFlight { get; set; } = 4000;
+    public int MaxCallsInFlight { get; set; } = 1000;
 
     /// <summary>Validation rule: URLs containing any of these are rejected as invalid (the Faust reference's rule is "test").</summary>
     public List<string> RejectUrlsContaining { get; set; } = [];

@@ -10,8 +10,8 @@ namespace OrleansStreams.Grains.Dispatch;
 /// <summary>Processes one partition of <c>clicks</c>: each click goes to its user.</summary>
 [ImplicitStreamSubscription(Topics.Clicks)]
 [PreferLocalPlacement]
-internal sealed class ClickDispatcherGrain(IOptions<ProcessingOptions> options, IOptions<WindowOptions> windows, KafkaOutput output, WatermarkCache watermarks, CallSlots slots, PipelineMetrics metrics, ILogger<ClickDispatcherGrain> logger)
-    : PartitionDispatcherGrain<ClickEvent>(options, windows, output, watermarks, slots, metrics, logger), IClickDispatcherGrain
+internal sealed class ClickDispatcherGrain(IOptions<ProcessingOptions> options, IOptions<WindowOptions> windows, KafkaOutput output, WatermarkCache watermarks, PipelineMetrics metrics, ILogger<ClickDispatcherGrain> logger)
+    : PartitionDispatcherGrain<ClickEvent>(options, windows, output, watermarks, metrics, logger), IClickDispatcherGrain
 {
     protected override string Topic => Topics.Clicks;
 

@@ -10,8 +10,8 @@ namespace OrleansStreams.Grains.Dispatch;
 /// <summary>Processes one partition of <c>pageviews</c>: each view counts for its URL and its user.</summary>
 [ImplicitStreamSubscription(Topics.PageViews)]
 [PreferLocalPlacement]
-internal sealed class PageViewDispatcherGrain(IOptions<ProcessingOptions> options, IOptions<WindowOptions> windows, KafkaOutput output, WatermarkCache watermarks, CallSlots slots, PipelineMetrics metrics, ILogger<PageViewDispatcherGrain> logger)
-    : PartitionDispatcherGrain<PageView>(options, windows, output, watermarks, slots, metrics, logger), IPageViewDispatcherGrain
+internal sealed class PageViewDispatcherGrain(IOptions<ProcessingOptions> options, IOptions<WindowOptions> windows, KafkaOutput output, WatermarkCache watermarks, PipelineMetrics metrics, ILogger<PageViewDispatcherGrain> logger)
+    : PartitionDispatcherGrain<PageView>(options, windows, output, watermarks, metrics, logger), IPageViewDispatcherGrain
 {
     protected override string Topic => Topics.PageViews;
 

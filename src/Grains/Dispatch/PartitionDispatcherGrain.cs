@@ -29,7 +29,6 @@ internal abstract partial class PartitionDispatcherGrain<TEvent>(
     IOptions<WindowOptions> windows,
     KafkaOutput output,
     WatermarkCache watermarks,
-    CallSlots slots,
     PipelineMetrics metrics,
     ILogger logger) : Grain, IPartitionDispatcherGrain, IAsyncBatchObserver<KafkaRecord>, IStreamSubscriptionObserver
 {
@@ -89,7 +88,7 @@ internal abstract partial class PartitionDispatcherGrain<TEvent>(
             (grain, source, expected, items) => ((IDeadLetterGrain)grain).ApplyDeadLettersAsync(source, expected, items));
         _progress = [.. _routes, _deadLetters];
         _consumed = metrics.MessagesConsumed.WithLabels(Topic, _partition.ToString(CultureInfo.InvariantCulture));
-        _calls = new TargetCalls(new RetryPolicy(options.Value.MaxRetries, options.Value.RetryBaseDelay, logger), slots);
+        _calls = new TargetCalls(new RetryPolicy(options.Value.MaxRetries, options.Value.RetryBaseDelay, logger), options.Value.MaxCallsInFlight);
         _checkpoint = KafkaCheckpoints.Get(GrainFactory, Topics.StreamProvider, Topic, _partition);
         _watermark = GrainFactory.GetGrain<IWatermarkGrain>(Topic);
         _committed = (await _checkpoint.GetAsync()).NextOffset;

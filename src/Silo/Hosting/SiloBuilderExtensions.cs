@@ -10,7 +10,6 @@ using Orleans.Runtime;
 using Orleans.Serialization;
 using Orleans.Storage;
 using OrleansStreams.Grains;
-using OrleansStreams.Grains.Dispatch;
 using OrleansStreams.Streaming.Kafka;
 
 namespace OrleansStreams.Silo.Hosting;
@@ -57,7 +56,6 @@ public static class SiloBuilderExtensions
         silo.Services.AddOptions<ProcessingOptions>().Configure(options => SiloSettings.BindProcessing(config, options));
         silo.Services.AddTransient<IConfigurationValidator>(sp => new ErrorListValidator(
             ProcessingOptions.Validate(sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<ProcessingOptions>>().Value)));
-        silo.Services.AddSingleton<CallSlots>();
         silo.Services.AddKafkaOutput(Topics.StreamProvider);
         silo.Services.AddSingleton<WatermarkCache>();
         silo.Services.AddHostedService(sp => sp.GetRequiredService<WatermarkCache>());

@@ -1,5 +1,4 @@
 using Microsoft.Extensions.Logging.Abstractions;
-using Microsoft.Extensions.Options;
 using OrleansStreams.Grains;
 using OrleansStreams.Grains.Dispatch;
 
@@ -9,13 +8,10 @@ public sealed class TargetCallsTests
 {
     private static readonly RetryPolicy NoWait = new(3, TimeSpan.Zero, NullLogger.Instance);
 
-    private static TargetCalls Calls(int maxInFlight) =>
-        new(NoWait, new CallSlots(Options.Create(new ProcessingOptions { MaxCallsInFlight = maxInFlight })));
-
     [Fact]
     public async Task no_more_calls_than_the_limit_are_outstanding_and_every_call_runs()
     {
-        var calls = Calls(maxInFlight: 3);
+        var calls = new TargetCalls(NoWait, maxInFlight: 3);
         var outstanding = 0;
         var most = 0;
         var ran = 0;
@@ -40,7 +36,7 @@ public sealed class TargetCallsTests
     [Fact]
     public async Task a_fault_is_retried_and_gives_its_slot_up_meanwhile()
     {
-        var calls = Calls(maxInFlight: 1);
+        var calls = new TargetCalls(NoWait, maxInFlight: 1);
         var attempts = 0;
         await calls.RunAsync("test", () => ++attempts < 3 ? throw new TimeoutException("storage is slow") : Task.CompletedTask);
         Assert.Equal(3, attempts);
@@ -56,25 +52,9 @@ public sealed class TargetCallsTests
     }
 
     [Fact]
-    public async Task dispatchers_of_one_silo_share_its_slots()
-    {
-        var slots = new CallSlots(Options.Create(new ProcessingOptions { MaxCallsInFlight = 2 }));
-        var first = new TargetCalls(NoWait, slots);
-        var second = new TargetCalls(NoWait, slots);
-        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var held = Task.WhenAll(first.RunAsync("url", () => release.Task), first.RunAsync("user", () => release.Task));
-
-        var waiting = second.RunAsync("url", () => Task.CompletedTask);
-        await Task.Delay(100);
-        Assert.False(waiting.IsCompleted);
-        release.SetResult();
-        await Task.WhenAll(held, waiting);
-    }
-
-    [Fact]
     public async Task a_processing_error_is_not_retried_here_and_frees_its_slot()
     {
-        var calls = Calls(maxInFlight: 1);
+        var calls = new TargetCalls(NoWait, maxInFlight: 1);
         var attempts = 0;
         await Assert.ThrowsAsync<RecordProcessingException>(() => calls.RunAsync("test", () =>
         {
