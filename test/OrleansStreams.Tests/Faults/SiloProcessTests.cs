@@ -16,7 +16,6 @@ namespace OrleansStreams.Tests.Faults;
 /// Two real silo processes, clustered through Azure Table storage on Azurite, reading the embedded Kafka of the
 /// test process over TCP.
 /// </summary>
-[Collection(nameof(SiloProcesses))]
 public sealed class SiloProcessTests(ITestOutputHelper output)
 {
     private const int Partitions = TestKafka.Partitions;
@@ -257,11 +256,3 @@ public sealed class SiloProcessTests(ITestOutputHelper output)
         }
     }
 }
-
-/// <summary>
-/// Runs on its own once the parallel tests are done. On two cores next to the CPU-heavy in-process tests, a partition
-/// the survivor takes over can stop with its backlog unread (cause not found yet); alone, failover finishes in under
-/// a minute.
-/// </summary>
-[CollectionDefinition(nameof(SiloProcesses), DisableParallelization = true)]
-public sealed class SiloProcesses;
