@@ -15,7 +15,8 @@ namespace OrleansStreams.Grains.Dispatch;
 /// <summary>
 /// Processes one partition of an input topic (the grain key is the partition number). It takes the partition's
 /// records in offset order, dead-letters those it cannot use, routes the others by key to their grains with
-/// sub-batches in parallel and awaits them all before the next batch. Every commit interval, alongside the batches,
+/// sub-batches in parallel (at most <c>Processing:MaxCallsInFlight</c> calls at a time) and awaits them all before
+/// the next batch. Every commit interval, alongside the batches,
 /// it advances the partition's durable offset to below the first record some grain has not persisted yet, so a
 /// restart resumes where persisted work ends (records applied again are ignored by their grains' high-water
 /// marks); when the durable offset falls far behind, batches wait for it. Once no batch has come for a quarter of
