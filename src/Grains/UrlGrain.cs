@@ -52,6 +52,7 @@ internal sealed partial class UrlGrain(
 
     /// <summary>How often an active URL reports its total unchanged: the index lives in memory, and one that lost its activation (its silo died) learns it again.</summary>
     private static readonly TimeSpan IndexRefresh = TimeSpan.FromSeconds(30);
+
     private readonly IPageViewHandler[] _handlers = [.. handlers];
     private WindowCounts _windows = null!;
     private long _reportedTotal = -1;
@@ -119,7 +120,7 @@ internal sealed partial class UrlGrain(
     private async Task CloseWindowsAsync()
     {
         var sinceReport = DateTime.UtcNow - _reportedAt;
-        if ((State.Total != _reportedTotal && (_reportedTotal < 0 || sinceReport >= IndexReport)) || sinceReport >= IndexRefresh)
+        if (sinceReport >= IndexRefresh || (State.Total != _reportedTotal && sinceReport >= IndexReport))
         {
             _reportedTotal = State.Total;
             _reportedAt = DateTime.UtcNow;

@@ -16,10 +16,10 @@ namespace OrleansStreams.Grains.Dispatch;
 /// Processes one partition of an input topic (the grain key is the partition number). It takes the partition's
 /// records in offset order, dead-letters those it cannot use, routes the others by key to their grains with
 /// sub-batches in parallel (at most <c>Processing:MaxCallsInFlight</c> calls at a time) and awaits them all before
-/// the next batch. Every commit interval, alongside the batches,
-/// it advances the partition's durable offset to below the first record some grain has not persisted yet, so a
-/// restart resumes where persisted work ends (records applied again are ignored by their grains' high-water
-/// marks); when the durable offset falls far behind, batches wait for it. Once no batch has come for a quarter of
+/// the next batch. Every commit interval, alongside the batches, it advances the partition's durable offset to
+/// below the first record some grain has not persisted yet, so a restart resumes where persisted work ends (records
+/// applied again are ignored by their grains' high-water marks); when the durable offset falls far behind, batches
+/// wait for it. Once no batch has come for a quarter of
 /// the interval, it commits at once, with every grain persisting what it holds, so the durable offset reaches the
 /// end of a burst without waiting out the interval. Its watermark report rides on the commit; while a batch or a
 /// commit is in flight it tells the watermark it is still active, so a slow partition is never taken for an idle
