@@ -30,6 +30,12 @@ public sealed class KafkaStreamOptions
     /// </summary>
     public int MaxBatchSize { get; set; } = 4000;
 
+    /// <summary>
+    /// Most batch containers each partition keeps in memory for its consumers; a full cache pauses reading that
+    /// partition until its consumers catch up.
+    /// </summary>
+    public int CacheSize { get; set; } = 4096;
+
     /// <summary>Consumer group the durable offsets are mirrored to, for lag tools. Placement never uses it.</summary>
     public string ConsumerGroupId { get; set; } = "orleansstreams";
 

@@ -54,6 +54,11 @@ public sealed class KafkaStreamOptionsValidator(KafkaStreamOptions options, stri
             yield return $"{nameof(KafkaStreamOptions.MaxBatchSize)} must be at least 1 (was {options.MaxBatchSize}).";
         }
 
+        if (options.CacheSize < 1)
+        {
+            yield return $"{nameof(KafkaStreamOptions.CacheSize)} must be at least 1 (was {options.CacheSize}).";
+        }
+
         if (string.IsNullOrWhiteSpace(options.ConsumerGroupId))
         {
             yield return $"{nameof(KafkaStreamOptions.ConsumerGroupId)} is required.";

@@ -60,6 +60,7 @@ public static class SiloSettings
         options.ReplicationFactor = kafka.GetValue(nameof(KafkaStreamOptions.ReplicationFactor), options.ReplicationFactor);
         options.CreateTopics = kafka.GetValue(nameof(KafkaStreamOptions.CreateTopics), options.CreateTopics);
         options.MaxBatchSize = kafka.GetValue(nameof(KafkaStreamOptions.MaxBatchSize), options.MaxBatchSize);
+        options.CacheSize = kafka.GetValue(nameof(KafkaStreamOptions.CacheSize), options.CacheSize);
         options.ConsumerGroupId = kafka[nameof(KafkaStreamOptions.ConsumerGroupId)] ?? options.ConsumerGroupId;
         options.Topics = [.. Topics.Inputs];
         options.OutputTopics = [.. Topics.Outputs];

@@ -16,7 +16,6 @@ public sealed class SiloKafkaStreamConfigurator : SiloPersistentStreamConfigurat
         ConfigureDelegate(services => services
             .AddKafkaProviderStats()
             .ConfigureNamedOptionForLogging<KafkaStreamOptions>(name)
-            .ConfigureNamedOptionForLogging<SimpleQueueCacheOptions>(name)
             .AddTransient<IConfigurationValidator>(sp => new KafkaStreamOptionsValidator(sp.GetRequiredService<IOptionsMonitor<KafkaStreamOptions>>().Get(name), name)));
     }
 
@@ -29,7 +28,7 @@ public sealed class SiloKafkaStreamConfigurator : SiloPersistentStreamConfigurat
     /// <summary>Bounds the number of batch containers each partition keeps in memory; a full cache pauses reading.</summary>
     public SiloKafkaStreamConfigurator ConfigureCache(int cacheSize)
     {
-        this.Configure<SimpleQueueCacheOptions>(ob => ob.Configure(options => options.CacheSize = cacheSize));
+        this.Configure<KafkaStreamOptions>(ob => ob.Configure(options => options.CacheSize = cacheSize));
         return this;
     }
 }

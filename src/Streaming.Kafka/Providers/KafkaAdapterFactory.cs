@@ -1,8 +1,6 @@
 using Confluent.Kafka;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
-using Orleans.Configuration;
-using Orleans.Providers.Streams.Common;
 using Orleans.Runtime;
 using Orleans.Streams;
 
@@ -18,7 +16,7 @@ public sealed class KafkaAdapterFactory : IQueueAdapterFactory, IDisposable
     private readonly IQueueAdapterCache _cache;
     private readonly Lazy<IProducer<byte[]?, byte[]?>> _producer;
 
-    private KafkaAdapterFactory(string providerName, KafkaStreamOptions options, SimpleQueueCacheOptions cacheOptions, IServiceProvider services)
+    private KafkaAdapterFactory(string providerName, KafkaStreamOptions options, IServiceProvider services)
     {
         _providerName = providerName;
         _options = options;
@@ -27,7 +25,7 @@ public sealed class KafkaAdapterFactory : IQueueAdapterFactory, IDisposable
         var topics = KafkaTopics.Provision(providerName, options, loggerFactory.CreateLogger<KafkaAdapterFactory>());
         _mapper = new KafkaQueueMapper(providerName, topics);
         services.GetRequiredService<KafkaProviderStats>().Topics = topics;
-        _cache = new SimpleQueueAdapterCache(cacheOptions, providerName, loggerFactory);
+        _cache = new KafkaQueueAdapterCache(options.CacheSize, loggerFactory);
         _producer = new Lazy<IProducer<byte[]?, byte[]?>>(
             () => new ProducerBuilder<byte[]?, byte[]?>(KafkaClientConfigs.Producer(options)).Build());
     }
@@ -37,7 +35,7 @@ public sealed class KafkaAdapterFactory : IQueueAdapterFactory, IDisposable
         ArgumentNullException.ThrowIfNull(services);
         var options = services.GetOptionsByName<KafkaStreamOptions>(name);
         new KafkaStreamOptionsValidator(options, name).ValidateConfiguration();
-        return new KafkaAdapterFactory(name, options, services.GetOptionsByName<SimpleQueueCacheOptions>(name), services);
+        return new KafkaAdapterFactory(name, options, services);
     }
 
     public Task<IQueueAdapter> CreateAdapter() =>

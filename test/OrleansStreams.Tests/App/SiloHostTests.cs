@@ -37,6 +37,7 @@ public sealed class SiloHostTests
     [Theory]
     [InlineData("Kafka:PartitionCount", "-1", "PartitionCount")]
     [InlineData("Kafka:MaxBatchSize", "0", "MaxBatchSize")]
+    [InlineData("Kafka:CacheSize", "0", "CacheSize")]
     [InlineData("Kafka:BatchesPerDelivery", "0", "Kafka:BatchesPerDelivery")]
     [InlineData("Processing:CommitInterval", "-00:00:01", "CommitInterval")]
     [InlineData("Processing:MaxCallsInFlight", "0", "Processing:MaxCallsInFlight")]

@@ -31,11 +31,12 @@ public sealed class KafkaStreamOptionsValidatorTests
             OutputTopics = ["also bad!"],
             ReplicationFactor = 0,
             MaxBatchSize = 0,
+            CacheSize = 0,
             ConsumerGroupId = "",
             CheckpointPollInterval = TimeSpan.Zero,
         };
         var errors = string.Join("\n", KafkaStreamOptionsValidator.Validate(options));
-        foreach (var name in new[] { "BootstrapServers", "Topics", "OutputTopics", "ReplicationFactor", "MaxBatchSize", "ConsumerGroupId", "CheckpointPollInterval" })
+        foreach (var name in new[] { "BootstrapServers", "Topics", "OutputTopics", "ReplicationFactor", "MaxBatchSize", "CacheSize", "ConsumerGroupId", "CheckpointPollInterval" })
         {
             Assert.Contains(name, errors, StringComparison.Ordinal);
         }
