@@ -1,6 +1,7 @@
 using Confluent.Kafka;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Orleans.Configuration;
 using Orleans.Runtime;
 using Orleans.Streams;
 
@@ -16,7 +17,7 @@ public sealed class KafkaAdapterFactory : IQueueAdapterFactory, IDisposable
     private readonly IQueueAdapterCache _cache;
     private readonly Lazy<IProducer<byte[]?, byte[]?>> _producer;
 
-    private KafkaAdapterFactory(string providerName, KafkaStreamOptions options, IServiceProvider services)
+    private KafkaAdapterFactory(string providerName, KafkaStreamOptions options, StreamPullingAgentOptions agent, IServiceProvider services)
     {
         _providerName = providerName;
         _options = options;
@@ -25,7 +26,7 @@ public sealed class KafkaAdapterFactory : IQueueAdapterFactory, IDisposable
         var topics = KafkaTopics.Provision(providerName, options, loggerFactory.CreateLogger<KafkaAdapterFactory>());
         _mapper = new KafkaQueueMapper(providerName, topics);
         services.GetRequiredService<KafkaProviderStats>().Topics = topics;
-        _cache = new KafkaQueueAdapterCache(options.CacheSize, loggerFactory);
+        _cache = new KafkaQueueAdapterCache(options.CacheSize, Math.Max(1, agent.BatchContainerBatchSize), loggerFactory);
         _producer = new Lazy<IProducer<byte[]?, byte[]?>>(
             () => new ProducerBuilder<byte[]?, byte[]?>(KafkaClientConfigs.Producer(options)).Build());
     }
@@ -35,7 +36,7 @@ public sealed class KafkaAdapterFactory : IQueueAdapterFactory, IDisposable
         ArgumentNullException.ThrowIfNull(services);
         var options = services.GetOptionsByName<KafkaStreamOptions>(name);
         new KafkaStreamOptionsValidator(options, name).ValidateConfiguration();
-        return new KafkaAdapterFactory(name, options, services);
+        return new KafkaAdapterFactory(name, options, services.GetOptionsByName<StreamPullingAgentOptions>(name), services);
     }
 
     public Task<IQueueAdapter> CreateAdapter() =>

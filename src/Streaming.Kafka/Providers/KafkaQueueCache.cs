@@ -7,12 +7,14 @@ namespace OrleansStreams.Streaming.Kafka;
 
 /// <summary>
 /// The batches read from one partition that its consumers have not all passed yet, in the order they were read.
-/// A cursor keeps every batch from its position on; a full cache pauses reading (<see cref="IsUnderPressure"/>).
+/// A cursor keeps every batch from its position on, and the last <paramref name="deliveryWindow"/> batches it
+/// handed out: those of the delivery in flight, which the pulling agent asks for again when that delivery fails.
+/// Batches ahead of the slowest cursor fill the cache; a full cache pauses reading (<see cref="IsUnderPressure"/>).
 /// A cursor asked to start at a batch the cache no longer holds starts at the oldest batch it holds instead of
 /// failing: the consumer sees the gap in offsets and asks for a rewind, so a purged batch costs a re-read, never
 /// a stalled queue.
 /// </summary>
-internal sealed partial class KafkaQueueCache(QueueId queue, int capacity, ILogger logger) : IQueueCache
+internal sealed partial class KafkaQueueCache(QueueId queue, int capacity, int deliveryWindow, ILogger logger) : IQueueCache
 {
     private readonly List<IBatchContainer> _items = [];
     private readonly HashSet<KafkaQueueCacheCursor> _cursors = [];
@@ -31,7 +33,17 @@ internal sealed partial class KafkaQueueCache(QueueId queue, int capacity, ILogg
 
     public int GetMaxAddCount() => Math.Max(1, capacity / 10);
 
-    public bool IsUnderPressure() => _items.Count + GetMaxAddCount() > capacity;
+    /// <summary>Whether one more read could put more than the capacity ahead of the slowest cursor.</summary>
+    public bool IsUnderPressure()
+    {
+        var slowest = End;
+        foreach (var cursor in _cursors)
+        {
+            slowest = Math.Min(slowest, cursor.Position);
+        }
+
+        return End - slowest + GetMaxAddCount() > capacity;
+    }
 
     public void AddToCache(IList<IBatchContainer> messages)
     {
@@ -44,7 +56,7 @@ internal sealed partial class KafkaQueueCache(QueueId queue, int capacity, ILogg
         var keepFrom = End;
         foreach (var cursor in _cursors)
         {
-            keepFrom = Math.Min(keepFrom, cursor.Position);
+            keepFrom = Math.Min(keepFrom, Math.Max(First, cursor.Position - deliveryWindow));
         }
 
         var count = (int)(keepFrom - First);

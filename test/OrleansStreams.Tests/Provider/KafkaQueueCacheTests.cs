@@ -62,6 +62,23 @@ public sealed class KafkaQueueCacheTests
     }
 
     [Fact]
+    public void the_batches_of_the_delivery_in_flight_stay_for_the_agent_to_ask_for_again()
+    {
+        // The agent hands a consumer up to two batches per delivery here; when a delivery fails it opens a
+        // cursor at the failed batch's token.
+        var cache = NewCache(deliveryWindow: 2);
+        var read = Add(cache, Batch(0, 0, 10), Batch(0, 10, 10), Batch(0, 20, 10));
+        var cursor = cache.GetCacheCursor(Stream, read[0].SequenceToken);
+        Assert.Equal([0L, 10L, 20L], Drain(cursor));
+
+        Assert.True(cache.TryPurgeFromCache(out var purged));
+        Assert.Equal([0L], purged.Select(FirstOffset));
+        Assert.False(cache.IsUnderPressure());
+
+        Assert.Equal([10L, 20L], Drain(cache.GetCacheCursor(Stream, read[1].SequenceToken)));
+    }
+
+    [Fact]
     public void a_full_cache_pauses_reading_until_its_consumer_catches_up()
     {
         var cache = NewCache(capacity: 20);
@@ -162,8 +179,8 @@ public sealed class KafkaQueueCacheTests
         Assert.Equal(0, cache.Size);
     }
 
-    private static KafkaQueueCache NewCache(int capacity = 100) =>
-        new(QueueId.GetQueueId("pageviews", 0, 0), capacity, NullLogger.Instance);
+    private static KafkaQueueCache NewCache(int capacity = 100, int deliveryWindow = 0) =>
+        new(QueueId.GetQueueId("pageviews", 0, 0), capacity, deliveryWindow, NullLogger.Instance);
 
     private static List<IBatchContainer> Add(KafkaQueueCache cache, params IBatchContainer[] batches)
     {
