@@ -6,7 +6,8 @@ namespace OrleansStreams.Grains.Dispatch;
 /// How a dispatcher calls its targets, on every route: at most <paramref name="maxInFlight"/> calls outstanding
 /// (<c>Processing:MaxCallsInFlight</c>), so a burst of many distinct keys waits for a slot here instead of flooding
 /// the silos until calls time out; faults of the infrastructure (storage, silos, timeouts) are retried with backoff
-/// until they pass, the slot given up while waiting. A record's processing error is the caller's to handle.
+/// until they pass, the slot given up while waiting. A record's processing error is the caller's to handle, and so is
+/// a programming error (say, a call made from an activation that is gone): retrying it would only loop.
 /// </summary>
 internal sealed partial class TargetCalls(RetryPolicy retry, int maxInFlight)
 {
@@ -24,7 +25,7 @@ internal sealed partial class TargetCalls(RetryPolicy retry, int maxInFlight)
                 await call();
                 return;
             }
-            catch (Exception ex) when (ex is not RecordProcessingException and not OutOfMemoryException)
+            catch (Exception ex) when (IsInfrastructureFault(ex))
             {
                 LogInfrastructureFault(retry.Logger, ex, route, attempt + 1);
             }
@@ -36,6 +37,9 @@ internal sealed partial class TargetCalls(RetryPolicy retry, int maxInFlight)
             await Task.Delay(retry.Delay(attempt));
         }
     }
+
+    private static bool IsInfrastructureFault(Exception ex) =>
+        ex is not (RecordProcessingException or OutOfMemoryException or InvalidOperationException or ArgumentException or NullReferenceException or NotSupportedException);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Route {Route}: infrastructure fault (attempt {Attempt}); retrying")]
     private static partial void LogInfrastructureFault(ILogger logger, Exception exception, string route, int attempt);

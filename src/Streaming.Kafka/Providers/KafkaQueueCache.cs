@@ -84,7 +84,7 @@ internal sealed partial class KafkaQueueCache(QueueId queue, int capacity, int d
             return Open(streamId, Math.Max(First, End - 1), from: null);
         }
 
-        if (_newestPurged is not null && token.Older(_newestPurged) && _items.Count > 0)
+        if (_newestPurged is not null && !token.Newer(_newestPurged) && _items.Count > 0)
         {
             LogResumedAtOldest(queue, token, _items[0].SequenceToken);
         }

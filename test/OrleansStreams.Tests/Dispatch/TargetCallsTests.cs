@@ -64,4 +64,19 @@ public sealed class TargetCallsTests
         Assert.Equal(1, attempts);
         await calls.RunAsync("test", () => Task.CompletedTask);
     }
+
+    [Fact]
+    public async Task a_programming_error_is_not_retried_either()
+    {
+        // What a dispatcher sees when it calls on from an activation its silo has already torn down.
+        var calls = new TargetCalls(NoWait, maxInFlight: 1);
+        var attempts = 0;
+        await Assert.ThrowsAsync<InvalidOperationException>(() => calls.RunAsync("test", () =>
+        {
+            attempts++;
+            throw new InvalidOperationException("Attempt to access an invalid activation");
+        }));
+        Assert.Equal(1, attempts);
+        await calls.RunAsync("test", () => Task.CompletedTask);
+    }
 }
