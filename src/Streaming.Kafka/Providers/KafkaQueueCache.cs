@@ -34,16 +34,7 @@ internal sealed partial class KafkaQueueCache(QueueId queue, int capacity, int d
     public int GetMaxAddCount() => Math.Max(1, capacity / 10);
 
     /// <summary>Whether one more read could put more than the capacity ahead of the slowest cursor.</summary>
-    public bool IsUnderPressure()
-    {
-        var slowest = End;
-        foreach (var cursor in _cursors)
-        {
-            slowest = Math.Min(slowest, cursor.Position);
-        }
-
-        return End - slowest + GetMaxAddCount() > capacity;
-    }
+    public bool IsUnderPressure() => End - KeptFrom(behind: 0) + GetMaxAddCount() > capacity;
 
     public void AddToCache(IList<IBatchContainer> messages)
     {
@@ -53,12 +44,7 @@ internal sealed partial class KafkaQueueCache(QueueId queue, int capacity, int d
 
     public bool TryPurgeFromCache([MaybeNullWhen(false)] out IList<IBatchContainer> purgedItems)
     {
-        var keepFrom = End;
-        foreach (var cursor in _cursors)
-        {
-            keepFrom = Math.Min(keepFrom, Math.Max(First, cursor.Position - deliveryWindow));
-        }
-
+        var keepFrom = KeptFrom(deliveryWindow);
         var count = (int)(keepFrom - First);
         if (count <= 0)
         {
@@ -123,6 +109,18 @@ internal sealed partial class KafkaQueueCache(QueueId queue, int capacity, int d
     }
 
     internal void Close(KafkaQueueCacheCursor cursor) => _cursors.Remove(cursor);
+
+    /// <summary>The oldest position some cursor needs, counting <paramref name="behind"/> batches behind each; the end when no cursor is open.</summary>
+    private long KeptFrom(int behind)
+    {
+        var from = End;
+        foreach (var cursor in _cursors)
+        {
+            from = Math.Min(from, Math.Max(First, cursor.Position - behind));
+        }
+
+        return from;
+    }
 
     private IBatchContainer ItemAt(long position) => _items[(int)(position - First)];
 
