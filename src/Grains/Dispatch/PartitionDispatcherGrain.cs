@@ -19,11 +19,10 @@ namespace OrleansStreams.Grains.Dispatch;
 /// the next batch. Every commit interval, alongside the batches, it advances the partition's durable offset to
 /// below the first record some grain has not persisted yet, so a restart resumes where persisted work ends (records
 /// applied again are ignored by their grains' high-water marks); when the durable offset falls far behind, batches
-/// wait for it. Once no batch has come for a quarter of
-/// the interval, it commits at once, with every grain persisting what it holds, so the durable offset reaches the
-/// end of a burst without waiting out the interval. Its watermark report rides on the commit; while a batch or a
-/// commit is in flight it tells the watermark it is still active, so a slow partition is never taken for an idle
-/// one.
+/// wait for it. Once no batch has come for a quarter of the interval, it commits at once, with every grain persisting
+/// what it holds, so the durable offset reaches the end of a burst without waiting out the interval. Its watermark
+/// report rides on the commit; while a batch or a commit is in flight it tells the watermark it is still active, so a
+/// slow partition is never taken for an idle one.
 /// </summary>
 internal abstract partial class PartitionDispatcherGrain<TEvent>(
     IOptions<ProcessingOptions> options,

@@ -26,11 +26,8 @@ public sealed class SiloKafkaStreamConfigurator : SiloPersistentStreamConfigurat
     }
 
     /// <summary>Bounds the number of batch containers each partition keeps in memory; a full cache pauses reading.</summary>
-    public SiloKafkaStreamConfigurator ConfigureCache(int cacheSize)
-    {
-        this.Configure<KafkaStreamOptions>(ob => ob.Configure(options => options.CacheSize = cacheSize));
-        return this;
-    }
+    public SiloKafkaStreamConfigurator ConfigureCache(int cacheSize) =>
+        ConfigureKafka(ob => ob.Configure(options => options.CacheSize = cacheSize));
 }
 
 /// <summary>Configures a Kafka stream provider on a cluster client (produce path).</summary>

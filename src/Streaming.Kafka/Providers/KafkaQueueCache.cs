@@ -23,10 +23,10 @@ internal sealed partial class KafkaQueueCache(QueueId queue, int capacity, int d
     private StreamSequenceToken? _newestPurged;
 
     /// <summary>The position of the oldest batch held; every batch ever added has the next position.</summary>
-    internal long First { get; private set; }
+    private long First { get; set; }
 
     /// <summary>The position the next batch added will have.</summary>
-    internal long End => First + _items.Count;
+    private long End => First + _items.Count;
 
     /// <summary>How many batches are held.</summary>
     public int Size => _items.Count;
@@ -83,9 +83,6 @@ internal sealed partial class KafkaQueueCache(QueueId queue, int capacity, int d
 
         return Open(streamId, position, token);
     }
-
-    public QueueCacheCursorResult<IQueueCacheCursor> TryGetCacheCursor(StreamId streamId, StreamSequenceToken? token) =>
-        QueueCacheCursorResult<IQueueCacheCursor>.FromCursor(GetCacheCursor(streamId, token));
 
     public QueueCacheCursorResult<IQueueCacheCursor> TryGetCacheCursorAtPosition(StreamId streamId, StreamSubscriptionStartPosition startPosition) =>
         QueueCacheCursorResult<IQueueCacheCursor>.FromCursor(startPosition switch

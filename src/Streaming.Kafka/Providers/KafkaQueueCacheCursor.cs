@@ -28,7 +28,6 @@ internal sealed class KafkaQueueCacheCursor(KafkaQueueCache cache, StreamId stre
     public bool MoveNext()
     {
         _current = null;
-        Position = Math.Max(Position, cache.First);
         while (cache.TryGet(Position, out var item))
         {
             Position++;
