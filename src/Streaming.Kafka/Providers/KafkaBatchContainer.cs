@@ -23,8 +23,13 @@ public sealed class KafkaBatchContainer(StreamId streamId, KafkaRecord[] records
     [Id(2)]
     public int RewindGeneration { get; } = rewindGeneration;
 
-    /// <summary>The token of the first record; each record carries its own offset.</summary>
-    public StreamSequenceToken SequenceToken => TokenOf(Records[0]);
+    /// <summary>
+    /// The token of the last record (each record carries its own): a consumer whose last delivery had this token
+    /// has every record up to it. Batches are cut where each read ended, differently on each silo, so after a
+    /// queue moves a batch held by the new silo may start before that token and still end after it; it counts as
+    /// newer and is delivered, its records already applied being ignored by the consumer.
+    /// </summary>
+    public StreamSequenceToken SequenceToken => TokenOf(Records[^1]);
 
     public IEnumerable<Tuple<T, StreamSequenceToken>> GetEvents<T>()
     {

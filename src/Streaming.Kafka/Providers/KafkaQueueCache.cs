@@ -19,7 +19,7 @@ internal sealed partial class KafkaQueueCache(QueueId queue, int capacity, int d
     private readonly List<IBatchContainer> _items = [];
     private readonly HashSet<KafkaQueueCacheCursor> _cursors = [];
 
-    /// <summary>The token of the newest batch purged so far.</summary>
+    /// <summary>The token of the newest batch purged so far (that of its last record).</summary>
     private StreamSequenceToken? _newestPurged;
 
     /// <summary>The position of the oldest batch held; every batch ever added has the next position.</summary>
@@ -60,8 +60,8 @@ internal sealed partial class KafkaQueueCache(QueueId queue, int capacity, int d
     }
 
     /// <summary>
-    /// A cursor at the first batch of the stream at or after <paramref name="token"/>, or at the newest batch held
-    /// when there is no token. A token beyond what is held waits for it.
+    /// A cursor at the first batch of the stream that ends at or after <paramref name="token"/>, or at the newest
+    /// batch held when there is no token. A token beyond what is held waits for it.
     /// </summary>
     public IQueueCacheCursor GetCacheCursor(StreamId streamId, StreamSequenceToken? token)
     {
@@ -70,7 +70,7 @@ internal sealed partial class KafkaQueueCache(QueueId queue, int capacity, int d
             return Open(streamId, Math.Max(First, End - 1), from: null);
         }
 
-        if (_newestPurged is not null && !token.Newer(_newestPurged) && _items.Count > 0)
+        if (_newestPurged is not null && token.Older(_newestPurged) && _items.Count > 0)
         {
             LogResumedAtOldest(queue, token, _items[0].SequenceToken);
         }

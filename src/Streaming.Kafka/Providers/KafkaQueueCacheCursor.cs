@@ -5,7 +5,7 @@ namespace OrleansStreams.Streaming.Kafka;
 
 /// <summary>
 /// One consumer's place in a <see cref="KafkaQueueCache"/>: the position of the next batch to hand out. A cursor
-/// opened at a token beyond what is held skips the batches read before that token as they arrive.
+/// opened at a token beyond what is held skips the batches that end before that token as they arrive.
 /// </summary>
 internal sealed class KafkaQueueCacheCursor(KafkaQueueCache cache, StreamId streamId, long position, StreamSequenceToken? from) : IQueueCacheCursor
 {

@@ -29,6 +29,33 @@ public sealed class KafkaQueueCacheTests
     }
 
     [Fact]
+    public void a_consumer_handed_over_from_another_silo_gets_the_rest_of_a_batch_that_starts_before_its_token()
+    {
+        // The silo that died had delivered up to offset 3634 in batches cut where its reads ended. The silo taking
+        // over reads again from the durable offset, 1824, and its first read brings everything up to 3759 in one batch.
+        var deliveredElsewhere = Batch(0, 3500, 135);
+        var cache = NewCache();
+        Add(cache, Batch(0, 1824, 1936));
+
+        var cursor = cache.GetCacheCursor(Stream, deliveredElsewhere.SequenceToken);
+
+        // As the pulling agent does after a handshake: batches with a token at or before the consumer's count as
+        // delivered, the first newer one is delivered.
+        Assert.True(Next(cursor));
+        var next = (KafkaBatchContainer)cursor.GetCurrent(out _)!;
+        Assert.True(next.SequenceToken.Newer(deliveredElsewhere.SequenceToken));
+        Assert.Equal(3759L, next.Records[^1].Offset);
+    }
+
+    [Fact]
+    public void a_batch_counts_as_delivered_through_its_last_record()
+    {
+        var batch = Batch(generation: 2, from: 100, count: 50);
+
+        Assert.Equal(Token(2, 149), batch.SequenceToken);
+    }
+
+    [Fact]
     public void a_token_of_a_later_rewind_generation_is_newer_whatever_its_offset()
     {
         var before = new KafkaSequenceToken(partition: 0, offset: 900, rewindGeneration: 2);
