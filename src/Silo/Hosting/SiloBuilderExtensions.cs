@@ -3,13 +3,18 @@ using Azure.Data.Tables;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using Orleans;
 using Orleans.Configuration;
 using Orleans.Hosting;
 using Orleans.Runtime;
+using Orleans.Runtime.Hosting;
 using Orleans.Serialization;
+using Orleans.Serialization.Serializers;
 using Orleans.Storage;
 using OrleansStreams.Grains;
+using OrleansStreams.Silo.Storage;
 using OrleansStreams.Streaming.Kafka;
 
 namespace OrleansStreams.Silo.Hosting;
@@ -31,12 +36,20 @@ public static class SiloBuilderExtensions
             case StorageKind.AzureTable:
                 var connectionString = SiloSettings.StorageConnectionString(config);
 
-                // One connection pool for both storages: the limit is per silo.
+                // One storage, one connection pool (the limit is per silo) and one set of table partitions for the
+                // grains' state and the partitions' checkpoints: their writes share transactions.
                 var transport = new HttpClientTransport(new SocketsHttpHandler { MaxConnectionsPerServer = maxConnections });
+                var table = new TableServiceClient(connectionString, new TableClientOptions { Transport = transport }).GetTableClient(TableBatchGrainStorage.TableName);
+                silo.Services.AddSingleton(sp => new TableBatchGrainStorage(
+                    table,
+                    sp.GetRequiredService<IOptions<ClusterOptions>>().Value.ServiceId,
+                    TableBatchGrainStorage.DefaultPartitions,
+                    new OrleansGrainStorageSerializer(sp.GetRequiredService<Serializer>()),
+                    sp.GetRequiredService<IActivatorProvider>(),
+                    sp.GetRequiredService<ILogger<TableBatchGrainStorage>>()));
                 foreach (var name in new[] { GrainStorage.Name, KafkaCheckpoints.StorageName })
                 {
-                    silo.AddAzureTableGrainStorage(name, options => options.TableServiceClient = new TableServiceClient(connectionString, new TableClientOptions { Transport = transport }));
-                    BinaryState<AzureTableStorageOptions>(silo, name);
+                    silo.Services.AddGrainStorage(name, (sp, _) => sp.GetRequiredService<TableBatchGrainStorage>());
                 }
 
                 break;
