@@ -39,7 +39,7 @@ public static class SiloBuilderExtensions
                 // One storage, one connection pool (the limit is per silo) and one set of table partitions for the
                 // grains' state and the partitions' checkpoints: their writes share transactions.
                 var transport = new HttpClientTransport(new SocketsHttpHandler { MaxConnectionsPerServer = maxConnections });
-                var table = new TableServiceClient(connectionString, new TableClientOptions { Transport = transport }).GetTableClient(TableBatchGrainStorage.TableName);
+                var table = StateTable(connectionString, transport);
                 silo.Services.AddSingleton(sp => new TableBatchGrainStorage(
                     table,
                     sp.GetRequiredService<IOptions<ClusterOptions>>().Value.ServiceId,
@@ -120,6 +120,18 @@ public static class SiloBuilderExtensions
         }
 
         return silo;
+    }
+
+    private static TableClient StateTable(string connectionString, HttpClientTransport transport)
+    {
+        try
+        {
+            return new TableServiceClient(connectionString, new TableClientOptions { Transport = transport }).GetTableClient(TableBatchGrainStorage.TableName);
+        }
+        catch (Exception ex) when (ex is FormatException or ArgumentException or InvalidOperationException)
+        {
+            throw new OrleansConfigurationException($"Storage:ConnectionString is not an Azure Storage connection string: {ex.Message}", ex);
+        }
     }
 
     /// <summary>

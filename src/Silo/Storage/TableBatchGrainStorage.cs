@@ -26,7 +26,7 @@ internal sealed partial class TableBatchGrainStorage(
     int partitions,
     IGrainStorageSerializer serializer,
     IActivatorProvider activators,
-    ILogger<TableBatchGrainStorage> logger) : IGrainStorage
+    ILogger<TableBatchGrainStorage> logger) : IGrainStorage, ILifecycleParticipant<ISiloLifecycle>
 {
     /// <summary>The table holding every grain's state.</summary>
     public const string TableName = "OrleansStreamsState";
@@ -50,6 +50,20 @@ internal sealed partial class TableBatchGrainStorage(
 
     private readonly Partition[] _partitions = [.. Enumerable.Range(0, partitions).Select(_ => new Partition())];
     private Task? _tableReady;
+
+    /// <summary>The table is created while the silo starts: a storage it cannot reach stops startup.</summary>
+    public void Participate(ISiloLifecycle lifecycle) =>
+        lifecycle.Subscribe(nameof(TableBatchGrainStorage), ServiceLifecycleStage.ApplicationServices, async _ =>
+        {
+            try
+            {
+                await EnsureTableAsync();
+            }
+            catch (RequestFailedException ex)
+            {
+                throw new OrleansConfigurationException($"Table {table.Name} at Storage:ConnectionString could not be created: {ex.Message}", ex);
+            }
+        });
 
     public async Task ReadStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
     {

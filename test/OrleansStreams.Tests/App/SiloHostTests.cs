@@ -44,17 +44,27 @@ public sealed class SiloHostTests
     [InlineData("Storage:Provider", "Floppy", "Storage:Provider")]
     [InlineData("Storage:MaxConnections", "0", "Storage:MaxConnections")]
     [InlineData("Generator:RatePerSecond", "0", "RatePerSecond")]
-    public async Task bad_setting_stops_startup_with_a_message_naming_it(string key, string value, string named)
+    public async Task bad_setting_stops_startup_with_a_message_naming_it(string key, string value, string named) =>
+        Assert.Contains(named, await StartupFailureAsync((key, value)), StringComparison.Ordinal);
+
+    [Fact]
+    public async Task a_storage_connection_string_that_is_none_stops_startup_naming_it() =>
+        Assert.Contains(
+            "Storage:ConnectionString",
+            await StartupFailureAsync(("Storage:Provider", "AzureTable"), ("Storage:ConnectionString", "no connection string")),
+            StringComparison.Ordinal);
+
+    /// <summary>The messages of what stopped the host from starting with these settings.</summary>
+    private static async Task<string> StartupFailureAsync(params (string Key, string Value)[] settings)
     {
         var ex = await Record.ExceptionAsync(async () =>
         {
-            await using var app = Build((key, value));
+            await using var app = Build(settings);
             await app.StartAsync();
             await app.StopAsync();
         });
         Assert.NotNull(ex);
-        var messages = string.Join(" | ", Flatten(ex));
-        Assert.Contains(named, messages, StringComparison.Ordinal);
+        return string.Join(" | ", Flatten(ex));
     }
 
     [Fact]
