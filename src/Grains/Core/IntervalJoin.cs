@@ -31,6 +31,9 @@ public sealed class JoinBufferState
 /// </summary>
 public sealed class IntervalJoin(long withinMs, long graceMs, JoinBufferState state)
 {
+    private readonly Side _views = new(state.Views);
+    private readonly Side _clicks = new(state.Clicks);
+
     public JoinBufferState State => state;
 
     public int Buffered => state.Views.Count + state.Clicks.Count;
@@ -42,17 +45,18 @@ public sealed class IntervalJoin(long withinMs, long graceMs, JoinBufferState st
             return new JoinAdded(Late: true, Duplicate: false, []);
         }
 
-        if (state.Views.Any(v => v.Id == view.Id))
+        if (_views.Contains(view.Id))
         {
             return new JoinAdded(Late: false, Duplicate: true, []);
         }
 
-        var matches = state.Clicks
-            .Where(c => c.Url == view.Url && view.TimeMs <= c.TimeMs && c.TimeMs <= view.TimeMs + withinMs)
+        var matches = _clicks.WithUrl(view.Url)
+            .Where(c => view.TimeMs <= c.TimeMs && c.TimeMs <= view.TimeMs + withinMs)
             .OrderBy(c => c.TimeMs)
             .Select(c => new JoinMatch(view, c))
             .ToList();
         state.Views.Add(view);
+        _views.Add(view);
         if (matches.Count > 0)
         {
             state.Matched.Add(view.Id);
@@ -68,17 +72,18 @@ public sealed class IntervalJoin(long withinMs, long graceMs, JoinBufferState st
             return new JoinAdded(Late: true, Duplicate: false, []);
         }
 
-        if (state.Clicks.Any(c => c.Id == click.Id))
+        if (_clicks.Contains(click.Id))
         {
             return new JoinAdded(Late: false, Duplicate: true, []);
         }
 
-        var matches = state.Views
-            .Where(v => v.Url == click.Url && v.TimeMs <= click.TimeMs && click.TimeMs <= v.TimeMs + withinMs)
+        var matches = _views.WithUrl(click.Url)
+            .Where(v => v.TimeMs <= click.TimeMs && click.TimeMs <= v.TimeMs + withinMs)
             .OrderBy(v => v.TimeMs)
             .Select(v => new JoinMatch(v, click))
             .ToList();
         state.Clicks.Add(click);
+        _clicks.Add(click);
         foreach (var match in matches)
         {
             state.Matched.Add(match.View.Id);
@@ -115,6 +120,45 @@ public sealed class IntervalJoin(long withinMs, long graceMs, JoinBufferState st
         });
         // A view that is not late may still match a click up to `within` before the watermark's horizon.
         state.Clicks.RemoveAll(c => c.TimeMs + withinMs + graceMs < watermarkMs);
+        _views.Rebuild(state.Views);
+        _clicks.Rebuild(state.Clicks);
         return unmatched;
+    }
+
+    /// <summary>
+    /// One side of the buffer indexed in memory, in step with its list in the state: ids for duplicates and entries
+    /// by URL for matching, so adding a record costs what its URL holds, not the user's whole buffer.
+    /// </summary>
+    private sealed class Side
+    {
+        private readonly HashSet<string> _ids = new(StringComparer.Ordinal);
+        private readonly Dictionary<string, List<JoinEntry>> _byUrl = new(StringComparer.Ordinal);
+
+        public Side(List<JoinEntry> entries) => Rebuild(entries);
+
+        public bool Contains(string id) => _ids.Contains(id);
+
+        public List<JoinEntry> WithUrl(string url) => _byUrl.TryGetValue(url, out var entries) ? entries : [];
+
+        public void Add(JoinEntry entry)
+        {
+            _ids.Add(entry.Id);
+            if (!_byUrl.TryGetValue(entry.Url, out var entries))
+            {
+                _byUrl[entry.Url] = entries = [];
+            }
+
+            entries.Add(entry);
+        }
+
+        public void Rebuild(List<JoinEntry> entries)
+        {
+            _ids.Clear();
+            _byUrl.Clear();
+            foreach (var entry in entries)
+            {
+                Add(entry);
+            }
+        }
     }
 }

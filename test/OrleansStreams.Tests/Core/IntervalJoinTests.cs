@@ -16,6 +16,22 @@ public sealed class IntervalJoinTests
         new(url, EventTime.ToMilliseconds(seconds), id ?? $"c:{url}@{seconds}");
 
     [Fact]
+    public void a_join_over_a_restored_buffer_knows_what_it_holds()
+    {
+        // As after a reactivation: the buffer comes back from storage, with entries left after an expiry.
+        var before = NewJoin();
+        before.AddView(View("/a", 1000));
+        before.AddView(View("/b", 1001));
+        before.AddClick(Click("/old", 900));
+        before.Advance(EventTime.ToMilliseconds(916));
+        var restored = new IntervalJoin(Within, Grace, before.State);
+
+        Assert.True(restored.AddView(View("/a", 1000)).Duplicate);
+        Assert.True(restored.AddClick(Click("/old", 900)).Late);
+        Assert.Equal([View("/b", 1001)], restored.AddClick(Click("/b", 1003)).Matches.Select(m => m.View));
+    }
+
+    [Fact]
     public void click_before_view_does_not_match()
     {
         var join = NewJoin();
