@@ -138,7 +138,7 @@ public sealed class IntervalJoin(long withinMs, long graceMs, JoinBufferState st
 
         public bool Contains(string id) => _ids.Contains(id);
 
-        public List<JoinEntry> WithUrl(string url) => _byUrl.TryGetValue(url, out var entries) ? entries : [];
+        public IReadOnlyList<JoinEntry> WithUrl(string url) => _byUrl.TryGetValue(url, out var entries) ? entries : [];
 
         public void Add(JoinEntry entry)
         {
