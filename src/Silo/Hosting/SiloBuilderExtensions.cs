@@ -47,9 +47,11 @@ public static class SiloBuilderExtensions
                     new OrleansGrainStorageSerializer(sp.GetRequiredService<Serializer>()),
                     sp.GetRequiredService<IActivatorProvider>(),
                     sp.GetRequiredService<ILogger<TableBatchGrainStorage>>()));
+                silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<TableBatchGrainStorage>());
                 foreach (var name in new[] { GrainStorage.Name, KafkaCheckpoints.StorageName })
                 {
-                    silo.Services.AddGrainStorage(name, (sp, _) => sp.GetRequiredService<TableBatchGrainStorage>());
+                    // As IGrainStorage: registered as a lifecycle participant once above, not once per name.
+                    silo.Services.AddGrainStorage<IGrainStorage>(name, (sp, _) => sp.GetRequiredService<TableBatchGrainStorage>());
                 }
 
                 break;

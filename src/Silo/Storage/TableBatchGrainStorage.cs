@@ -48,7 +48,8 @@ internal sealed partial class TableBatchGrainStorage(
     /// <summary>Row keys hold at most 1 KiB; longer ones are shortened and made unique by a hash.</summary>
     private const int MaxRowKeyChars = 250;
 
-    private readonly Partition[] _partitions = [.. Enumerable.Range(0, partitions).Select(_ => new Partition())];
+    private readonly Partition[] _partitions = [.. Enumerable.Range(0, partitions)
+        .Select(p => new Partition(Escape(string.Create(CultureInfo.InvariantCulture, $"{serviceId}_{p:D3}"))))];
     private Task? _tableReady;
 
     /// <summary>The table is created while the silo starts: a storage it cannot reach stops startup.</summary>
@@ -69,8 +70,8 @@ internal sealed partial class TableBatchGrainStorage(
     {
         ArgumentNullException.ThrowIfNull(grainState);
         await EnsureTableAsync();
-        var (_, partitionKey, rowKey) = KeysOf(stateName, grainId);
-        var found = await table.GetEntityIfExistsAsync<TableEntity>(partitionKey, rowKey);
+        var (partition, rowKey) = KeysOf(stateName, grainId.ToString());
+        var found = await table.GetEntityIfExistsAsync<TableEntity>(partition.Key, rowKey);
         if (!found.HasValue || found.Value is not { } entity)
         {
             grainState.State = activators.GetActivator<T>().Create();
@@ -87,14 +88,15 @@ internal sealed partial class TableBatchGrainStorage(
     public async Task WriteStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
     {
         ArgumentNullException.ThrowIfNull(grainState);
-        var (partition, partitionKey, rowKey) = KeysOf(stateName, grainId);
+        var id = grainId.ToString();
+        var (partition, rowKey) = KeysOf(stateName, id);
         var data = serializer.Serialize(grainState.State);
-        var entity = new TableEntity(partitionKey, rowKey) { ["GrainId"] = grainId.ToString(), ["StateName"] = stateName };
-        Split(data, entity, grainId);
+        var entity = new TableEntity(partition.Key, rowKey) { ["GrainId"] = id, ["StateName"] = stateName };
+        Split(data, entity, id);
         var action = grainState.ETag is null
             ? new TableTransactionAction(TableTransactionActionType.Add, entity)
             : new TableTransactionAction(TableTransactionActionType.UpdateReplace, entity, new ETag(grainState.ETag));
-        var etag = await SubmitAsync(partition, new Write(rowKey, action, data.ToMemory().Length, grainId, grainState.ETag));
+        var etag = await SubmitAsync(partition, new Write(action, data.ToMemory().Length, id, grainState.ETag));
         grainState.ETag = etag.ToString();
         grainState.RecordExists = true;
     }
@@ -104,9 +106,10 @@ internal sealed partial class TableBatchGrainStorage(
         ArgumentNullException.ThrowIfNull(grainState);
         if (grainState.ETag is { } current)
         {
-            var (partition, partitionKey, rowKey) = KeysOf(stateName, grainId);
-            var action = new TableTransactionAction(TableTransactionActionType.Delete, new TableEntity(partitionKey, rowKey), new ETag(current));
-            await SubmitAsync(partition, new Write(rowKey, action, 0, grainId, current));
+            var id = grainId.ToString();
+            var (partition, rowKey) = KeysOf(stateName, id);
+            var action = new TableTransactionAction(TableTransactionActionType.Delete, new TableEntity(partition.Key, rowKey), new ETag(current));
+            await SubmitAsync(partition, new Write(action, 0, id, current));
         }
 
         grainState.State = activators.GetActivator<T>().Create();
@@ -114,29 +117,25 @@ internal sealed partial class TableBatchGrainStorage(
         grainState.RecordExists = false;
     }
 
-    /// <summary>The table partition of a grain: a stable hash of its id (FNV-1a), the same on every silo and run.</summary>
-    internal int PartitionOf(GrainId grainId)
+    /// <summary>
+    /// The table partition of a grain, chosen by a stable hash of its id (FNV-1a, the same on every silo and run),
+    /// and its row key there.
+    /// </summary>
+    private (Partition Partition, string RowKey) KeysOf(string stateName, string grainId)
     {
         var hash = 2166136261;
-        foreach (var c in grainId.ToString())
+        foreach (var c in grainId)
         {
             hash = (hash ^ c) * 16777619;
         }
 
-        return (int)(hash % (uint)_partitions.Length);
-    }
-
-    internal (int Partition, string PartitionKey, string RowKey) KeysOf(string stateName, GrainId grainId)
-    {
-        var partition = PartitionOf(grainId);
-        var partitionKey = Escape(string.Create(CultureInfo.InvariantCulture, $"{serviceId}_{partition:D3}"));
         var rowKey = Escape($"{stateName}_{grainId}");
         if (rowKey.Length > MaxRowKeyChars)
         {
             rowKey = rowKey[..(MaxRowKeyChars - 65)] + "_" + Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(rowKey)));
         }
 
-        return (partition, partitionKey, rowKey);
+        return (_partitions[hash % (uint)_partitions.Length], rowKey);
     }
 
     /// <summary>
@@ -161,7 +160,7 @@ internal sealed partial class TableBatchGrainStorage(
         return builder.ToString();
     }
 
-    private static void Split(BinaryData data, TableEntity entity, GrainId grainId)
+    private static void Split(BinaryData data, TableEntity entity, string grainId)
     {
         var bytes = data.ToMemory();
         var chunks = (bytes.Length + ChunkBytes - 1) / ChunkBytes;
@@ -173,20 +172,22 @@ internal sealed partial class TableBatchGrainStorage(
         for (var i = 0; i < chunks; i++)
         {
             var start = i * ChunkBytes;
-            entity["Data" + i.ToString(CultureInfo.InvariantCulture)] = bytes.Slice(start, Math.Min(ChunkBytes, bytes.Length - start)).ToArray();
+            entity[DataProperty(i)] = bytes.Slice(start, Math.Min(ChunkBytes, bytes.Length - start)).ToArray();
         }
     }
 
     private static BinaryData Join(TableEntity entity)
     {
         var chunks = new List<byte[]>();
-        for (var i = 0; entity.GetBinary("Data" + i.ToString(CultureInfo.InvariantCulture)) is { } chunk; i++)
+        for (var i = 0; entity.GetBinary(DataProperty(i)) is { } chunk; i++)
         {
             chunks.Add(chunk);
         }
 
         return chunks.Count == 1 ? new BinaryData(chunks[0]) : new BinaryData(chunks.SelectMany(c => c).ToArray());
     }
+
+    private static string DataProperty(int chunk) => "Data" + chunk.ToString(CultureInfo.InvariantCulture);
 
     private Task EnsureTableAsync()
     {
@@ -199,9 +200,8 @@ internal sealed partial class TableBatchGrainStorage(
         return ready;
     }
 
-    private Task<ETag> SubmitAsync(int index, Write write)
+    private Task<ETag> SubmitAsync(Partition partition, Write write)
     {
-        var partition = _partitions[index];
         var start = false;
         lock (partition)
         {
@@ -301,24 +301,20 @@ internal sealed partial class TableBatchGrainStorage(
     [LoggerMessage(Level = LogLevel.Warning, Message = "A table transaction of {Count} grain state writes failed; each writer sees the error")]
     private partial void LogTransactionFailed(Exception exception, int count);
 
-    private sealed class Partition
+    /// <summary>One table partition: its key, and the writes waiting for its next transaction.</summary>
+    private sealed class Partition(string key)
     {
+        public string Key => key;
+
         public Queue<Write> Queue { get; } = new();
 
         public bool Sending { get; set; }
     }
 
-    private sealed class Write(string rowKey, TableTransactionAction action, int bytes, GrainId grainId, string? etag)
+    /// <summary>One queued write (or delete) of a grain's state, <paramref name="Bytes"/> of it, and who waits for its ETag.</summary>
+    private sealed record Write(TableTransactionAction Action, int Bytes, string GrainId, string? ExpectedETag)
     {
-        public string RowKey => rowKey;
-
-        public TableTransactionAction Action => action;
-
-        public int Bytes => bytes;
-
-        public GrainId GrainId => grainId;
-
-        public string? ExpectedETag => etag;
+        public string RowKey => Action.Entity.RowKey;
 
         public TaskCompletionSource<ETag> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }

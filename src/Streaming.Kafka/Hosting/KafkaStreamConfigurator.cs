@@ -24,10 +24,6 @@ public sealed class SiloKafkaStreamConfigurator : SiloPersistentStreamConfigurat
         this.Configure(configureOptions);
         return this;
     }
-
-    /// <summary>Bounds the number of batch containers each partition keeps in memory; a full cache pauses reading.</summary>
-    public SiloKafkaStreamConfigurator ConfigureCache(int cacheSize) =>
-        ConfigureKafka(ob => ob.Configure(options => options.CacheSize = cacheSize));
 }
 
 /// <summary>Configures a Kafka stream provider on a cluster client (produce path).</summary>

@@ -52,29 +52,23 @@ public sealed class TargetCallsTests
     }
 
     [Fact]
-    public async Task a_processing_error_is_not_retried_here_and_frees_its_slot()
-    {
-        var calls = new TargetCalls(NoWait, maxInFlight: 1);
-        var attempts = 0;
-        await Assert.ThrowsAsync<RecordProcessingException>(() => calls.RunAsync("test", () =>
-        {
-            attempts++;
-            throw new RecordProcessingException(7, "bad url");
-        }));
-        Assert.Equal(1, attempts);
-        await calls.RunAsync("test", () => Task.CompletedTask);
-    }
+    public Task a_processing_error_is_not_retried_here_and_frees_its_slot() =>
+        AssertNotRetriedAndSlotFreedAsync(new RecordProcessingException(7, "bad url"));
 
     [Fact]
-    public async Task a_programming_error_is_not_retried_either()
-    {
+    public Task a_programming_error_is_not_retried_either() =>
         // What a dispatcher sees when it calls on from an activation its silo has already torn down.
+        AssertNotRetriedAndSlotFreedAsync(new InvalidOperationException("Attempt to access an invalid activation"));
+
+    private static async Task AssertNotRetriedAndSlotFreedAsync<TException>(TException error)
+        where TException : Exception
+    {
         var calls = new TargetCalls(NoWait, maxInFlight: 1);
         var attempts = 0;
-        await Assert.ThrowsAsync<InvalidOperationException>(() => calls.RunAsync("test", () =>
+        await Assert.ThrowsAsync<TException>(() => calls.RunAsync("test", () =>
         {
             attempts++;
-            throw new InvalidOperationException("Attempt to access an invalid activation");
+            throw error;
         }));
         Assert.Equal(1, attempts);
         await calls.RunAsync("test", () => Task.CompletedTask);
