@@ -114,7 +114,9 @@ public static class PipelineRun
 
             if (Environment.GetEnvironmentVariable("ORLEANSSTREAMS_BENCH_PROGRESS") is not null)
             {
-                Console.Error.WriteLine($"{clock.Elapsed.TotalSeconds:F1}s processed {processed} committed {statuses.Sum(s => Math.Max(0, s.CommittedOffset))}");
+                var fetched = statuses.Where(s => s.FirstFetchedAtMs > 0).Select(s => s.FirstFetchedAtMs).DefaultIfEmpty().Min();
+                var sinceFetch = fetched > 0 ? $" ({(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() - fetched) / 1000.0:F2}s since the first record was fetched)" : string.Empty;
+                Console.Error.WriteLine($"{DateTime.UtcNow:HH:mm:ss.ff} {clock.Elapsed.TotalSeconds:F1}s processed {processed} committed {statuses.Sum(s => Math.Max(0, s.CommittedOffset))}{sinceFetch}");
             }
 
             // Each partition's offsets start at zero, so the committed offsets add up to the records committed.

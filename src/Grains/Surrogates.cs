@@ -68,7 +68,7 @@ internal sealed class PartitionProgressConverter : IConverter<PartitionProgress,
 }
 
 [GenerateSerializer, Immutable, Alias("OrleansStreams.JoinEntry")]
-internal readonly struct JoinEntrySurrogate(string url, long timeMs, string id)
+internal readonly struct JoinEntrySurrogate(string url, long timeMs, string? id)
 {
     [Id(0)]
     public string Url { get; } = url;
@@ -77,7 +77,7 @@ internal readonly struct JoinEntrySurrogate(string url, long timeMs, string id)
     public long TimeMs { get; } = timeMs;
 
     [Id(2)]
-    public string Id { get; } = id;
+    public string? Id { get; } = id;
 }
 
 [RegisterConverter]
@@ -85,31 +85,53 @@ internal sealed class JoinEntryConverter : IConverter<JoinEntry, JoinEntrySurrog
 {
     public JoinEntry ConvertFromSurrogate(in JoinEntrySurrogate surrogate) => new(surrogate.Url, surrogate.TimeMs, surrogate.Id);
 
-    public JoinEntrySurrogate ConvertToSurrogate(in JoinEntry value) => new(value.Url, value.TimeMs, value.Id);
+    public JoinEntrySurrogate ConvertToSurrogate(in JoinEntry value) => new(value.Url, value.TimeMs, value.EventId);
 }
 
+/// <summary>
+/// A join buffer in grain state: written packed (<see cref="JoinBufferFormat"/>); the other fields are how earlier
+/// versions wrote it, and are still read.
+/// </summary>
 [GenerateSerializer, Alias("OrleansStreams.JoinBufferState")]
 internal struct JoinBufferStateSurrogate
 {
     [Id(0)]
-    public List<JoinEntry> Views;
+    public List<JoinEntry>? Views;
 
+    /// <summary>Earlier versions: the ids of the views that joined.</summary>
     [Id(1)]
-    public HashSet<string> Matched;
+    public HashSet<string>? Matched;
 
     [Id(2)]
-    public List<JoinEntry> Clicks;
+    public List<JoinEntry>? Clicks;
 
     [Id(3)]
     public long Watermark;
+
+    [Id(4)]
+    public byte[]? Packed;
 }
 
 [RegisterConverter]
 internal sealed class JoinBufferStateConverter : IConverter<JoinBufferState, JoinBufferStateSurrogate>
 {
-    public JoinBufferState ConvertFromSurrogate(in JoinBufferStateSurrogate surrogate) =>
-        new() { Views = surrogate.Views ?? [], Matched = surrogate.Matched ?? [], Clicks = surrogate.Clicks ?? [], Watermark = surrogate.Watermark };
+    public JoinBufferState ConvertFromSurrogate(in JoinBufferStateSurrogate surrogate)
+    {
+        if (surrogate.Packed is { } packed)
+        {
+            return JoinBufferFormat.Read(packed);
+        }
 
-    public JoinBufferStateSurrogate ConvertToSurrogate(in JoinBufferState value) =>
-        new() { Views = value.Views, Matched = value.Matched, Clicks = value.Clicks, Watermark = value.Watermark };
+        var views = surrogate.Views ?? [];
+        var matchedIds = surrogate.Matched ?? [];
+        return new()
+        {
+            Views = views,
+            Matched = [.. views.Where(v => v.EventId is { } id && matchedIds.Contains(id))],
+            Clicks = surrogate.Clicks ?? [],
+            Watermark = surrogate.Watermark,
+        };
+    }
+
+    public JoinBufferStateSurrogate ConvertToSurrogate(in JoinBufferState value) => new() { Packed = JoinBufferFormat.Write(value) };
 }

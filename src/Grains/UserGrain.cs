@@ -79,7 +79,7 @@ internal sealed partial class UserGrain(
         var receipt = ApplyAsync(source, expectedActivation, views, view =>
         {
             State.Views++;
-            var added = _join.AddView(new JoinEntry(view.Url, EventTime.ToMilliseconds(view.ViewTime), view.EventId ?? $"{view.Url}@{view.ViewTime:R}"));
+            var added = _join.AddView(new JoinEntry(view.Url, EventTime.ToMilliseconds(view.ViewTime), view.EventId));
             Record(added.Matches);
             return added.Late;
         },
@@ -93,7 +93,7 @@ internal sealed partial class UserGrain(
         var receipt = ApplyAsync(source, expectedActivation, clicks, click =>
         {
             State.Clicks++;
-            var added = _join.AddClick(new JoinEntry(click.Url, EventTime.ToMilliseconds(click.ClickTime), click.EventId ?? $"{click.Url}@{click.ClickTime:R}"));
+            var added = _join.AddClick(new JoinEntry(click.Url, EventTime.ToMilliseconds(click.ClickTime), click.EventId));
             Record(added.Matches);
             return added.Late;
         },
@@ -122,29 +122,28 @@ internal sealed partial class UserGrain(
         }
     }
 
-    /// <summary>Sends new results on, and keeps a timer while entries wait in the buffer.</summary>
+    /// <summary>
+    /// Expires what the watermark has passed, sends new results on, and keeps a timer while entries wait in the
+    /// buffer. Expiring here as well as on the timer keeps the buffer (and so each state write) small while a
+    /// backlog is read, when event time runs far ahead of the timer.
+    /// </summary>
     private void AfterChange()
     {
+        Expire();
         DeliverSoon();
         Report();
         if (_join.Buffered > 0 && _expiry is null)
         {
             // Spread the first tick so that many users' timers do not fire together.
-            _expiry = this.RegisterGrainTimer(ExpireAsync, ExpiryCheck * (0.5 + Random.Shared.NextDouble()), ExpiryCheck);
+            _expiry = this.RegisterGrainTimer(ExpireOnTimer, ExpiryCheck * (0.5 + Random.Shared.NextDouble()), ExpiryCheck);
         }
     }
 
-    private async Task ExpireAsync()
+    /// <summary>Expires the buffer when no records arrive.</summary>
+    private Task ExpireOnTimer()
     {
-        if (watermarks.Join is { } watermark && watermark > State.Join.Watermark)
+        if (Expire())
         {
-            var unmatched = _join.Advance(watermark);
-            if (options.Value.LeftJoin)
-            {
-                State.Outbox.AddRange(unmatched.Select(v => new Conversion(this.GetPrimaryKeyString(), v.Url, EventTime.ToSeconds(v.TimeMs), null)));
-            }
-
-            MarkDirty();
             DeliverSoon();
             Report();
         }
@@ -154,6 +153,26 @@ internal sealed partial class UserGrain(
             _expiry?.Dispose();
             _expiry = null;
         }
+
+        return Task.CompletedTask;
+    }
+
+    /// <summary>Moves the join to the silo's join watermark; returns whether it moved.</summary>
+    private bool Expire()
+    {
+        if (watermarks.Join is not { } watermark || watermark <= State.Join.Watermark)
+        {
+            return false;
+        }
+
+        var unmatched = _join.Advance(watermark);
+        if (options.Value.LeftJoin)
+        {
+            State.Outbox.AddRange(unmatched.Select(v => new Conversion(this.GetPrimaryKeyString(), v.Url, EventTime.ToSeconds(v.TimeMs), null)));
+        }
+
+        MarkDirty();
+        return true;
     }
 
     /// <summary>

@@ -1,7 +1,11 @@
 namespace OrleansStreams.Grains.Core;
 
-/// <summary>A buffered view or click: its URL, event time (epoch ms) and identity (for duplicates).</summary>
-public readonly record struct JoinEntry(string Url, long TimeMs, string Id);
+/// <summary>
+/// A buffered view or click: its URL, event time (epoch ms) and event id, if the record had one. The entry is its own
+/// identity (for duplicates): two records with the same event id, or without one and with the same URL and time to
+/// the millisecond, are the same record.
+/// </summary>
+public readonly record struct JoinEntry(string Url, long TimeMs, string? EventId = null);
 
 /// <summary>A view followed by a click on the same URL within the join window.</summary>
 public readonly record struct JoinMatch(JoinEntry View, JoinEntry Click);
@@ -14,8 +18,8 @@ public sealed class JoinBufferState
 {
     public List<JoinEntry> Views { get; set; } = [];
 
-    /// <summary>Ids of buffered views that have joined at least once (for the left join).</summary>
-    public HashSet<string> Matched { get; set; } = [];
+    /// <summary>Buffered views that have joined at least once (for the left join).</summary>
+    public HashSet<JoinEntry> Matched { get; set; } = [];
 
     public List<JoinEntry> Clicks { get; set; } = [];
 
@@ -33,6 +37,7 @@ public sealed class IntervalJoin(long withinMs, long graceMs, JoinBufferState st
 {
     private readonly Side _views = new(state.Views);
     private readonly Side _clicks = new(state.Clicks);
+    private long _oldest = Oldest(state);
 
     public JoinBufferState State => state;
 
@@ -45,24 +50,29 @@ public sealed class IntervalJoin(long withinMs, long graceMs, JoinBufferState st
             return new JoinAdded(Late: true, Duplicate: false, []);
         }
 
-        if (_views.Contains(view.Id))
+        if (_views.Contains(view))
         {
             return new JoinAdded(Late: false, Duplicate: true, []);
         }
 
-        var matches = _clicks.WithUrl(view.Url)
-            .Where(c => view.TimeMs <= c.TimeMs && c.TimeMs <= view.TimeMs + withinMs)
-            .OrderBy(c => c.TimeMs)
-            .Select(c => new JoinMatch(view, c))
-            .ToList();
-        state.Views.Add(view);
-        _views.Add(view);
-        if (matches.Count > 0)
+        List<JoinMatch>? matches = null;
+        foreach (var click in _clicks.WithUrl(view.Url))
         {
-            state.Matched.Add(view.Id);
+            if (view.TimeMs <= click.TimeMs && click.TimeMs <= view.TimeMs + withinMs)
+            {
+                AddInTimeOrder(ref matches, new JoinMatch(view, click), static m => m.Click.TimeMs);
+            }
         }
 
-        return new JoinAdded(Late: false, Duplicate: false, matches);
+        state.Views.Add(view);
+        _views.Add(view);
+        _oldest = Math.Min(_oldest, view.TimeMs);
+        if (matches is not null)
+        {
+            state.Matched.Add(view);
+        }
+
+        return new JoinAdded(Late: false, Duplicate: false, matches ?? (IReadOnlyList<JoinMatch>)[]);
     }
 
     public JoinAdded AddClick(JoinEntry click)
@@ -72,28 +82,44 @@ public sealed class IntervalJoin(long withinMs, long graceMs, JoinBufferState st
             return new JoinAdded(Late: true, Duplicate: false, []);
         }
 
-        if (_clicks.Contains(click.Id))
+        if (_clicks.Contains(click))
         {
             return new JoinAdded(Late: false, Duplicate: true, []);
         }
 
-        var matches = _views.WithUrl(click.Url)
-            .Where(v => v.TimeMs <= click.TimeMs && click.TimeMs <= v.TimeMs + withinMs)
-            .OrderBy(v => v.TimeMs)
-            .Select(v => new JoinMatch(v, click))
-            .ToList();
-        state.Clicks.Add(click);
-        _clicks.Add(click);
-        foreach (var match in matches)
+        List<JoinMatch>? matches = null;
+        foreach (var view in _views.WithUrl(click.Url))
         {
-            state.Matched.Add(match.View.Id);
+            if (view.TimeMs <= click.TimeMs && click.TimeMs <= view.TimeMs + withinMs)
+            {
+                AddInTimeOrder(ref matches, new JoinMatch(view, click), static m => m.View.TimeMs);
+                state.Matched.Add(view);
+            }
         }
 
-        return new JoinAdded(Late: false, Duplicate: false, matches);
+        state.Clicks.Add(click);
+        _clicks.Add(click);
+        _oldest = Math.Min(_oldest, click.TimeMs);
+        return new JoinAdded(Late: false, Duplicate: false, matches ?? (IReadOnlyList<JoinMatch>)[]);
+    }
+
+    /// <summary>Adds a match after every one not later than it: pairs come out ordered by the other side's time, ties in arrival order.</summary>
+    private static void AddInTimeOrder(ref List<JoinMatch>? matches, JoinMatch match, Func<JoinMatch, long> timeOf)
+    {
+        matches ??= [];
+        var at = matches.Count;
+        while (at > 0 && timeOf(matches[at - 1]) > timeOf(match))
+        {
+            at--;
+        }
+
+        matches.Insert(at, match);
     }
 
     /// <summary>
-    /// Moves the watermark: views and clicks that no record still on time could join leave the buffer. Returns the views that leave without ever joining (for a left join).
+    /// Moves the watermark: views and clicks that no record still on time could join leave the buffer. Returns the
+    /// views that leave without ever joining (for a left join). Cheap when nothing leaves, so it may be called
+    /// whenever the watermark moves.
     /// </summary>
     public List<JoinEntry> Advance(long watermarkMs)
     {
@@ -103,6 +129,11 @@ public sealed class IntervalJoin(long withinMs, long graceMs, JoinBufferState st
         }
 
         state.Watermark = watermarkMs;
+        if (_oldest == long.MaxValue || _oldest + withinMs + graceMs >= watermarkMs)
+        {
+            return [];
+        }
+
         var unmatched = new List<JoinEntry>();
         state.Views.RemoveAll(v =>
         {
@@ -111,7 +142,7 @@ public sealed class IntervalJoin(long withinMs, long graceMs, JoinBufferState st
                 return false;
             }
 
-            if (!state.Matched.Remove(v.Id))
+            if (!state.Matched.Remove(v))
             {
                 unmatched.Add(v);
             }
@@ -122,7 +153,25 @@ public sealed class IntervalJoin(long withinMs, long graceMs, JoinBufferState st
         state.Clicks.RemoveAll(c => c.TimeMs + withinMs + graceMs < watermarkMs);
         _views.Rebuild(state.Views);
         _clicks.Rebuild(state.Clicks);
+        _oldest = Oldest(state);
         return unmatched;
+    }
+
+    /// <summary>The earliest event time in the buffer (<see cref="long.MaxValue"/> when it is empty).</summary>
+    private static long Oldest(JoinBufferState state)
+    {
+        var oldest = long.MaxValue;
+        foreach (var entry in state.Views)
+        {
+            oldest = Math.Min(oldest, entry.TimeMs);
+        }
+
+        foreach (var entry in state.Clicks)
+        {
+            oldest = Math.Min(oldest, entry.TimeMs);
+        }
+
+        return oldest;
     }
 
     /// <summary>
@@ -131,18 +180,19 @@ public sealed class IntervalJoin(long withinMs, long graceMs, JoinBufferState st
     /// </summary>
     private sealed class Side
     {
-        private readonly HashSet<string> _ids = new(StringComparer.Ordinal);
+        private static readonly List<JoinEntry> Empty = [];
+        private readonly HashSet<JoinEntry> _entries = [];
         private readonly Dictionary<string, List<JoinEntry>> _byUrl = new(StringComparer.Ordinal);
 
         public Side(List<JoinEntry> entries) => Rebuild(entries);
 
-        public bool Contains(string id) => _ids.Contains(id);
+        public bool Contains(JoinEntry entry) => _entries.Contains(entry);
 
-        public IReadOnlyList<JoinEntry> WithUrl(string url) => _byUrl.TryGetValue(url, out var entries) ? entries : [];
+        public List<JoinEntry> WithUrl(string url) => _byUrl.TryGetValue(url, out var entries) ? entries : Empty;
 
         public void Add(JoinEntry entry)
         {
-            _ids.Add(entry.Id);
+            _entries.Add(entry);
             if (!_byUrl.TryGetValue(entry.Url, out var entries))
             {
                 _byUrl[entry.Url] = entries = [];
@@ -151,13 +201,26 @@ public sealed class IntervalJoin(long withinMs, long graceMs, JoinBufferState st
             entries.Add(entry);
         }
 
+        /// <summary>Indexes <paramref name="entries"/> anew, reusing the lists of URLs that still have entries.</summary>
         public void Rebuild(List<JoinEntry> entries)
         {
-            _ids.Clear();
-            _byUrl.Clear();
+            _entries.Clear();
+            foreach (var list in _byUrl.Values)
+            {
+                list.Clear();
+            }
+
             foreach (var entry in entries)
             {
                 Add(entry);
+            }
+
+            foreach (var (url, list) in _byUrl)
+            {
+                if (list.Count == 0)
+                {
+                    _byUrl.Remove(url);
+                }
             }
         }
     }

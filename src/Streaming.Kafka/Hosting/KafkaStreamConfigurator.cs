@@ -4,15 +4,22 @@ using Microsoft.Extensions.Options;
 using Orleans;
 using Orleans.Configuration;
 using Orleans.Hosting;
+using Orleans.Streams;
 
 namespace OrleansStreams.Streaming.Kafka;
 
-/// <summary>Configures a Kafka stream provider on a silo.</summary>
+/// <summary>
+/// Configures a Kafka stream provider on a silo. Its streams are the partitions, consumed through implicit
+/// subscriptions: the pub-sub defaults to <see cref="StreamPubSubType.ImplicitOnly"/>, so a partition's first records
+/// reach their subscriber without a rendezvous grain to activate and persist first. Call
+/// <c>ConfigureStreamPubSub(StreamPubSubType.ExplicitGrainBasedAndImplicit)</c> to allow explicit subscriptions too.
+/// </summary>
 public sealed class SiloKafkaStreamConfigurator : SiloPersistentStreamConfigurator
 {
     public SiloKafkaStreamConfigurator(string name, Action<Action<IServiceCollection>> configureServicesDelegate)
         : base(name, configureServicesDelegate, KafkaAdapterFactory.Create)
     {
+        this.ConfigureStreamPubSub(StreamPubSubType.ImplicitOnly);
         ConfigureDelegate(services => services
             .AddKafkaProviderStats()
             .ConfigureNamedOptionForLogging<KafkaStreamOptions>(name)
@@ -26,12 +33,13 @@ public sealed class SiloKafkaStreamConfigurator : SiloPersistentStreamConfigurat
     }
 }
 
-/// <summary>Configures a Kafka stream provider on a cluster client (produce path).</summary>
+/// <summary>Configures a Kafka stream provider on a cluster client (produce path), with the silo's pub-sub default.</summary>
 public sealed class ClusterClientKafkaStreamConfigurator : ClusterClientPersistentStreamConfigurator
 {
     public ClusterClientKafkaStreamConfigurator(string name, IClientBuilder builder)
         : base(name, builder, KafkaAdapterFactory.Create)
     {
+        this.ConfigureStreamPubSub(StreamPubSubType.ImplicitOnly);
         builder.ConfigureServices(services => services
             .AddKafkaProviderStats()
             .ConfigureNamedOptionForLogging<KafkaStreamOptions>(name)

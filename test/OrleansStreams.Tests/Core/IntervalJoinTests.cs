@@ -10,10 +10,10 @@ public sealed class IntervalJoinTests
     private static IntervalJoin NewJoin() => new(Within, Grace, new JoinBufferState());
 
     private static JoinEntry View(string url, double seconds, string? id = null) =>
-        new(url, EventTime.ToMilliseconds(seconds), id ?? $"v:{url}@{seconds}");
+        new(url, EventTime.ToMilliseconds(seconds), id);
 
     private static JoinEntry Click(string url, double seconds, string? id = null) =>
-        new(url, EventTime.ToMilliseconds(seconds), id ?? $"c:{url}@{seconds}");
+        new(url, EventTime.ToMilliseconds(seconds), id);
 
     [Fact]
     public void a_join_over_a_restored_buffer_knows_what_it_holds()
@@ -113,6 +113,34 @@ public sealed class IntervalJoinTests
     }
 
     [Fact]
+    public void without_event_ids_a_record_with_the_same_url_and_time_is_a_duplicate()
+    {
+        var join = NewJoin();
+        join.AddView(View("/a", 1000));
+        Assert.True(join.AddView(View("/a", 1000)).Duplicate);
+        Assert.False(join.AddView(View("/a", 1000.001)).Duplicate);
+        Assert.False(join.AddView(View("/a", 1000, "view-1")).Duplicate);
+        Assert.False(join.AddView(View("/b", 1000)).Duplicate);
+    }
+
+    [Fact]
+    public void the_pairs_one_record_completes_come_out_in_event_time_order()
+    {
+        var join = NewJoin();
+        join.AddClick(Click("/a", 1004));
+        join.AddClick(Click("/a", 1001));
+        join.AddClick(Click("/a", 1003, "second-at-1003"));
+        join.AddClick(Click("/a", 1003, "third-at-1003"));
+        Assert.Equal(
+            [(1_001_000L, null), (1_003_000L, "second-at-1003"), (1_003_000L, "third-at-1003"), (1_004_000L, null)],
+            join.AddView(View("/a", 1000)).Matches.Select(m => (m.Click.TimeMs, m.Click.EventId)));
+
+        join.AddView(View("/b", 1002));
+        join.AddView(View("/b", 1000));
+        Assert.Equal([1_000_000L, 1_002_000L], join.AddClick(Click("/b", 1003)).Matches.Select(m => m.View.TimeMs));
+    }
+
+    [Fact]
     public void every_matching_pair_joins_once()
     {
         var join = NewJoin();
@@ -138,6 +166,22 @@ public sealed class IntervalJoinTests
         Assert.Equal(2, join.Buffered);
         join.Advance(1_001_000 + Within + Grace + 1);
         Assert.Equal(0, join.Buffered);
+    }
+
+    [Fact]
+    public void an_older_entry_that_arrives_after_the_watermark_moved_still_expires_first()
+    {
+        var join = NewJoin();
+        join.AddView(View("/a", 1010));
+        Assert.Empty(join.Advance(1_000_000 + Within + Grace));
+        join.AddClick(Click("/a", 1005));
+        join.AddView(View("/b", 1000));
+        Assert.Equal(["/b"], join.Advance(1_000_000 + Within + Grace + 1).Select(v => v.Url));
+        Assert.Equal(2, join.Buffered);
+
+        var restored = new IntervalJoin(Within, Grace, join.State);
+        restored.Advance(1_005_000 + Within + Grace + 1);
+        Assert.Equal(1, restored.Buffered);
     }
 
     [Fact]
@@ -179,7 +223,7 @@ public sealed class IntervalJoinTests
         {
             var views = Enumerable.Range(0, 10).Select(i => View(random.Next(2) == 0 ? "/a" : "/b", 1000 + random.Next(0, 20), $"v{i}")).ToList();
             var clicks = Enumerable.Range(0, 10).Select(i => Click(random.Next(2) == 0 ? "/a" : "/b", 1000 + random.Next(0, 20), $"c{i}")).ToList();
-            var expected = views.SelectMany(v => clicks.Where(c => c.Url == v.Url && v.TimeMs <= c.TimeMs && c.TimeMs <= v.TimeMs + Within).Select(c => (v.Id, c.Id)))
+            var expected = views.SelectMany(v => clicks.Where(c => c.Url == v.Url && v.TimeMs <= c.TimeMs && c.TimeMs <= v.TimeMs + Within).Select(c => (v.EventId!, c.EventId!)))
                 .Order().ToList();
 
             var join = NewJoin();
@@ -187,7 +231,7 @@ public sealed class IntervalJoinTests
             foreach (var (isView, entry) in views.Select(v => (true, v)).Concat(clicks.Select(c => (false, c))).OrderBy(_ => random.Next()))
             {
                 var added = isView ? join.AddView(entry) : join.AddClick(entry);
-                actual.AddRange(added.Matches.Select(m => (m.View.Id, m.Click.Id)));
+                actual.AddRange(added.Matches.Select(m => (m.View.EventId!, m.Click.EventId!)));
             }
 
             Assert.Equal(expected, actual.Order().ToList());
