@@ -21,6 +21,7 @@ public static class EventParser
     /// <summary>Latest accepted event time: 9999-12-31T23:59:59Z in epoch seconds.</summary>
     public const double MaxEventTime = 253_402_300_799;
 
+    private const string Incomplete = "value is not a complete JSON object (it ends early)";
     private static readonly byte[] UserIdName = "user_id"u8.ToArray();
     private static readonly byte[] UrlName = "url"u8.ToArray();
     private static readonly byte[] EventIdName = "event_id"u8.ToArray();
@@ -58,33 +59,53 @@ public static class EventParser
         double? time = null;
         try
         {
-            var reader = new Utf8JsonReader(value, new JsonReaderOptions { MaxDepth = 16 });
+            // Not the final block: a value that ends early makes Read() return false instead of throwing (an exception
+            // per malformed record is costly, and they come in bursts).
+            var reader = new Utf8JsonReader(value, isFinalBlock: false, new JsonReaderState(new JsonReaderOptions { MaxDepth = 16 }));
             if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
             {
                 error = "value is not a JSON object";
                 return false;
             }
 
-            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            while (true)
             {
-                if (reader.ValueTextEquals(UserIdName))
+                if (!reader.Read())
                 {
-                    reader.Read();
+                    error = Incomplete;
+                    return false;
+                }
+
+                if (reader.TokenType == JsonTokenType.EndObject)
+                {
+                    break;
+                }
+
+                var property = reader.ValueTextEquals(UserIdName) ? UserIdName
+                    : reader.ValueTextEquals(UrlName) ? UrlName
+                    : reader.ValueTextEquals(EventIdName) ? EventIdName
+                    : reader.ValueTextEquals(timeName) ? timeName
+                    : null;
+                if (!reader.Read() || (property is null && !reader.TrySkip()))
+                {
+                    error = Incomplete;
+                    return false;
+                }
+
+                if (property == UserIdName)
+                {
                     userId = ReadString(ref reader, "user_id");
                 }
-                else if (reader.ValueTextEquals(UrlName))
+                else if (property == UrlName)
                 {
-                    reader.Read();
                     url = ReadString(ref reader, "url");
                 }
-                else if (reader.ValueTextEquals(EventIdName))
+                else if (property == EventIdName)
                 {
-                    reader.Read();
                     eventId = reader.TokenType == JsonTokenType.Null ? null : ReadString(ref reader, "event_id");
                 }
-                else if (reader.ValueTextEquals(timeName))
+                else if (property == timeName)
                 {
-                    reader.Read();
                     if (reader.TokenType != JsonTokenType.Number || !reader.TryGetDouble(out var t))
                     {
                         throw new FormatException($"{Encoding.UTF8.GetString(timeName)} must be a number");
@@ -92,14 +113,9 @@ public static class EventParser
 
                     time = t;
                 }
-                else
-                {
-                    reader.Read();
-                    reader.Skip();
-                }
             }
 
-            if (reader.TokenType != JsonTokenType.EndObject || reader.Read())
+            if (reader.Read())
             {
                 error = "value is not a single JSON object";
                 return false;
@@ -129,10 +145,11 @@ public static class EventParser
         return true;
     }
 
+    /// <summary>A string value; plain ASCII ones (ids, URLs: the same few over and over) from a cache instead of allocated anew.</summary>
     private static string ReadString(ref Utf8JsonReader reader, string name) =>
-        reader.TokenType == JsonTokenType.String
-            ? reader.GetString()!
-            : throw new FormatException($"{name} must be a string, not {reader.TokenType}");
+        reader.TokenType != JsonTokenType.String ? throw new FormatException($"{name} must be a string, not {reader.TokenType}")
+        : !reader.ValueIsEscaped && Ascii.IsValid(reader.ValueSpan) ? AsciiStrings.Get(reader.ValueSpan)
+        : reader.GetString()!;
 
     private readonly record struct Fields(string UserId, string Url, double Time, string? EventId);
 }

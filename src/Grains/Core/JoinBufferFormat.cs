@@ -13,6 +13,10 @@ public static class JoinBufferFormat
     private const byte Matched = 1;
     private const byte HasEventId = 2;
 
+    /// <summary>The URL table of the buffer being written, kept for the thread's next write.</summary>
+    [ThreadStatic]
+    private static Dictionary<string, int>? t_urls;
+
     public static byte[] Write(JoinBufferState state)
     {
         ArgumentNullException.ThrowIfNull(state);
@@ -21,7 +25,8 @@ public static class JoinBufferFormat
         writer.Write(Version);
         writer.Write(state.Watermark);
 
-        var urls = new Dictionary<string, int>(StringComparer.Ordinal);
+        var urls = t_urls ??= new Dictionary<string, int>(StringComparer.Ordinal);
+        urls.Clear();
         foreach (var entry in state.Views.Concat(state.Clicks))
         {
             urls.TryAdd(entry.Url, urls.Count);

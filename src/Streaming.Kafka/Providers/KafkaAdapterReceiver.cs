@@ -87,7 +87,7 @@ internal sealed partial class KafkaAdapterReceiver(
                 continue;
             }
 
-            records.Add(ToRecord(result, fetchedAt));
+            records.Add(ToRecord(partition.Topic, result, fetchedAt));
         }
 
         var high = consumer.GetWatermarkOffsets(partition).High;
@@ -168,7 +168,7 @@ internal sealed partial class KafkaAdapterReceiver(
         }
     }
 
-    private static KafkaRecord ToRecord(ConsumeResult<byte[]?, byte[]?> result, long fetchedAtMs)
+    private static KafkaRecord ToRecord(string topic, ConsumeResult<byte[]?, byte[]?> result, long fetchedAtMs)
     {
         KafkaHeader[]? headers = null;
         if (result.Message.Headers is { Count: > 0 } source)
@@ -181,7 +181,7 @@ internal sealed partial class KafkaAdapterReceiver(
         }
 
         return new KafkaRecord(
-            result.Topic,
+            topic,
             result.Partition.Value,
             result.Offset.Value,
             result.Message.Key,

@@ -59,6 +59,9 @@ public sealed class EventParserTests
     [InlineData("""[1,2]""", "object")]
     [InlineData("""{"user_id":"u","url":"/x","view_time":NaN}""", "")]
     [InlineData("""{"user_id":"u","url":"/x","view_ti""", "")]
+    [InlineData("""{"user_id":"u","url":""", "ends early")]
+    [InlineData("""{"user_id":"u","url":"/x","extra":{"a":[1,""", "ends early")]
+    [InlineData("""{"user_id":"u","url":"/x","view_time":1""", "ends early")]
     [InlineData("""{"user_id":"u","url":"/x","view_time":1} {}""", "")]
     [InlineData("""not json""", "")]
     [InlineData("", "")]
@@ -67,6 +70,21 @@ public sealed class EventParserTests
         Assert.False(EventParser.TryParsePageView(Encoding.UTF8.GetBytes(json), out _, out var error));
         Assert.False(string.IsNullOrWhiteSpace(error));
         Assert.Contains(mentions, error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void every_value_is_read_as_it_is_whatever_was_read_before()
+    {
+        // Values repeat and collide in the parser's string cache: each must still come back exactly.
+        var random = new Random(11);
+        for (var i = 0; i < 20_000; i++)
+        {
+            var user = $"user-{random.Next(5_000)}";
+            var url = random.Next(10) == 0 ? $"/p\u00e9/{i}" : $"/page/{random.Next(5_000)}";
+            Assert.True(EventParser.TryParsePageView(Encoding.UTF8.GetBytes($$"""{"user_id":"{{user}}","url":"{{url}}","view_time":1}"""), out var view, out var error), error);
+            Assert.Equal(user, view.UserId);
+            Assert.Equal(url.Replace("\\u00e9", "\u00e9", StringComparison.Ordinal), view.Url);
+        }
     }
 
     [Fact]
