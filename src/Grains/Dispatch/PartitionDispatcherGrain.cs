@@ -96,7 +96,8 @@ internal abstract partial class PartitionDispatcherGrain<TEvent>(
         var interval = options.Value.CommitInterval;
         // Interleaved: batches go on while grains persist; a commit never waits behind a batch, nor a batch behind a commit.
         this.RegisterGrainTimer(CommitAsync, new GrainTimerCreationOptions(interval, interval) { Interleave = true });
-        var quietCheck = TimeSpan.FromMilliseconds(QuietAfterMs);
+        // Checked five times per quiet spell, so that the commit at the end of a burst comes soon after the spell.
+        var quietCheck = TimeSpan.FromMilliseconds(Math.Max(1, QuietAfterMs / 5));
         this.RegisterGrainTimer(_ => Quiet ? CommitAsync() : Task.CompletedTask, new GrainTimerCreationOptions(quietCheck, quietCheck) { Interleave = true });
         this.RegisterGrainTimer(_ => _busy > 0 ? KeepActiveAsync() : Task.CompletedTask, new GrainTimerCreationOptions(_keepActiveEvery, _keepActiveEvery) { Interleave = true });
         await base.OnActivateAsync(cancellationToken);
