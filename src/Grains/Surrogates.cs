@@ -67,6 +67,7 @@ internal sealed class PartitionProgressConverter : IConverter<PartitionProgress,
     public PartitionProgressSurrogate ConvertToSurrogate(in PartitionProgress value) => new(value.MaxEventMs, value.LastSeenMs);
 }
 
+/// <summary>A join entry as earlier versions wrote each one (see <see cref="JoinBufferStateSurrogate"/>).</summary>
 [GenerateSerializer, Immutable, Alias("OrleansStreams.JoinEntry")]
 internal readonly struct JoinEntrySurrogate(string url, long timeMs, string? id)
 {

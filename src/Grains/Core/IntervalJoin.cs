@@ -175,7 +175,7 @@ public sealed class IntervalJoin(long withinMs, long graceMs, JoinBufferState st
     }
 
     /// <summary>
-    /// One side of the buffer indexed in memory, in step with its list in the state: ids for duplicates and entries
+    /// One side of the buffer indexed in memory, in step with its list in the state: its entries for duplicates and
     /// by URL for matching, so adding a record costs what its URL holds, not the user's whole buffer.
     /// </summary>
     private sealed class Side
