@@ -65,8 +65,8 @@ public static class PipelineRun
                 })
                 .ToArray();
 
-            var (seconds, processed) = await WaitForAsync(dispatchers, oracle.Records, TimeSpan.FromMinutes(30));
-            var rate = processed / seconds;
+            var progress = await WaitForAsync(dispatchers, oracle.Records, TimeSpan.FromMinutes(30));
+            var (seconds, rate) = (progress.Seconds, progress.Processed / progress.Seconds);
             var checks = new Checks();
             await CheckAsync(grains, oracle, checks, live: null);
 
@@ -79,7 +79,8 @@ public static class PipelineRun
 
             var storageName = args.StorageConnectionString is null ? "in-memory" : "Azure Table (Azurite)";
             return new RunResult($"OrleansStreams ({storageName})", spec.Name, spec.Partitions, spec.Users, oracle.Records, seconds, rate,
-                rate / 2, latency.QuantileMs(0.5), latency.QuantileMs(0.99), ProcessStats.PeakMemoryMb(), checks.AllPassed, checks.ToString());
+                rate / 2, latency.QuantileMs(0.5), latency.QuantileMs(0.99), ProcessStats.PeakMemoryMb(), checks.AllPassed, checks.ToString(),
+                progress.FirstAppliedSeconds, progress.AllAppliedSeconds);
         }
         finally
         {
@@ -88,15 +89,20 @@ public static class PipelineRun
         }
     }
 
+    /// <summary>How far a run got: all times in seconds from the moment the first record was read from Kafka.</summary>
+    private sealed record Progress(double Seconds, long Processed, double FirstAppliedSeconds, double AllAppliedSeconds);
+
     /// <summary>
     /// Waits until the partitions' processors have taken <paramref name="records"/> records and committed them
     /// (every effect persisted); the time runs from the moment the first record was read from Kafka, as the
-    /// ceiling's and the peer's run from their first record, to the last commit.
+    /// ceiling's and the peer's run from their first record, to the last commit. Also notes when the first records
+    /// were applied and when all of them were (seen by polling every 50 ms).
     /// </summary>
-    private static async Task<(double Seconds, long Processed)> WaitForAsync(IPartitionDispatcherGrain[] dispatchers, long records, TimeSpan timeout)
+    private static async Task<Progress> WaitForAsync(IPartitionDispatcherGrain[] dispatchers, long records, TimeSpan timeout)
     {
         var clock = Stopwatch.StartNew();
         long processed = 0;
+        long firstAppliedAtMs = 0, allAppliedAtMs = 0;
         while (clock.Elapsed < timeout)
         {
             PartitionStatus[] statuses;
@@ -111,19 +117,20 @@ public static class PipelineRun
             }
 
             processed = statuses.Sum(s => s.RecordsProcessed);
-
+            var nowMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+            firstAppliedAtMs = firstAppliedAtMs == 0 && processed > 0 ? nowMs : firstAppliedAtMs;
+            allAppliedAtMs = allAppliedAtMs == 0 && processed >= records ? nowMs : allAppliedAtMs;
+            var fetched = statuses.Where(s => s.FirstFetchedAtMs > 0).Select(s => s.FirstFetchedAtMs).DefaultIfEmpty().Min();
             if (Environment.GetEnvironmentVariable("ORLEANSSTREAMS_BENCH_PROGRESS") is not null)
             {
-                var fetched = statuses.Where(s => s.FirstFetchedAtMs > 0).Select(s => s.FirstFetchedAtMs).DefaultIfEmpty().Min();
-                var sinceFetch = fetched > 0 ? $" ({(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() - fetched) / 1000.0:F2}s since the first record was fetched)" : string.Empty;
+                var sinceFetch = fetched > 0 ? $" ({(nowMs - fetched) / 1000.0:F2}s since the first record was fetched)" : string.Empty;
                 Console.Error.WriteLine($"{DateTime.UtcNow:HH:mm:ss.ff} {clock.Elapsed.TotalSeconds:F1}s processed {processed} committed {statuses.Sum(s => Math.Max(0, s.CommittedOffset))}{sinceFetch}");
             }
 
             // Each partition's offsets start at zero, so the committed offsets add up to the records committed.
             if (processed >= records && statuses.Sum(s => Math.Max(0, s.CommittedOffset)) >= records)
             {
-                var firstFetched = statuses.Where(s => s.FirstFetchedAtMs > 0).Min(s => s.FirstFetchedAtMs);
-                return ((DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() - firstFetched) / 1000.0, processed);
+                return new Progress((nowMs - fetched) / 1000.0, processed, (firstAppliedAtMs - fetched) / 1000.0, (allAppliedAtMs - fetched) / 1000.0);
             }
 
             await Task.Delay(50);

@@ -2,7 +2,11 @@ using System.Text.Json;
 
 namespace OrleansStreams.Bench;
 
-/// <summary>What one run measured, and whether its results equalled the oracle.</summary>
+/// <summary>
+/// What one run measured, and whether its results equalled the oracle. The pipeline also reports when, counted from
+/// its first record read, its first records were applied (<paramref name="FirstAppliedSeconds"/>) and all of them
+/// (<paramref name="AllAppliedSeconds"/>); <paramref name="Seconds"/> runs on until all are durable.
+/// </summary>
 public sealed record RunResult(
     string Run,
     string Dataset,
@@ -16,7 +20,9 @@ public sealed record RunResult(
     double? P99Ms,
     double PeakMemoryMb,
     bool Correct,
-    string Checks)
+    string Checks,
+    double? FirstAppliedSeconds = null,
+    double? AllAppliedSeconds = null)
 {
     public const string Marker = "RESULT ";
 
