@@ -32,8 +32,15 @@ public static class JoinBufferFormat
             urls.TryAdd(entry.Url, urls.Count);
         }
 
-        writer.Write7BitEncodedInt(urls.Count);
-        foreach (var url in urls.Keys)
+        // Written by index, so that reading them in order gives each its index back.
+        var table = new string[urls.Count];
+        foreach (var (url, index) in urls)
+        {
+            table[index] = url;
+        }
+
+        writer.Write7BitEncodedInt(table.Length);
+        foreach (var url in table)
         {
             writer.Write(url);
         }

@@ -34,6 +34,10 @@ public sealed class JoinBufferFormatTests
         var state = Buffer();
         AssertSame(state, JoinBufferFormat.Read(JoinBufferFormat.Write(state)));
         AssertSame(new JoinBufferState(), JoinBufferFormat.Read(JoinBufferFormat.Write(new JoinBufferState())));
+
+        // The next buffer written on the same thread has URLs of its own, in another order.
+        var other = new JoinBufferState { Views = [new("/z", 7), new("/a", 8)], Clicks = [new("/y", 9), new("/z", 10)] };
+        AssertSame(other, JoinBufferFormat.Read(JoinBufferFormat.Write(other)));
     }
 
     [Fact]
