@@ -25,21 +25,19 @@ public static class JoinBufferFormat
         writer.Write(Version);
         writer.Write(state.Watermark);
 
+        // Each URL's index is its place in the table, which is written in order.
         var urls = t_urls ??= new Dictionary<string, int>(StringComparer.Ordinal);
         urls.Clear();
+        var table = new List<string>();
         foreach (var entry in state.Views.Concat(state.Clicks))
         {
-            urls.TryAdd(entry.Url, urls.Count);
+            if (urls.TryAdd(entry.Url, table.Count))
+            {
+                table.Add(entry.Url);
+            }
         }
 
-        // Written by index, so that reading them in order gives each its index back.
-        var table = new string[urls.Count];
-        foreach (var (url, index) in urls)
-        {
-            table[index] = url;
-        }
-
-        writer.Write7BitEncodedInt(table.Length);
+        writer.Write7BitEncodedInt(table.Count);
         foreach (var url in table)
         {
             writer.Write(url);
