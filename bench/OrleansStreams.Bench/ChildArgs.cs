@@ -2,15 +2,21 @@ using System.Globalization;
 
 namespace OrleansStreams.Bench;
 
-/// <summary>What a child process measures, and against which Kafka and oracle.</summary>
-public sealed record ChildArgs(string Run, string BootstrapServers, string OraclePath, TimeSpan LiveDuration, string? StorageConnectionString)
+/// <summary>
+/// What a child process measures, and against which Kafka and oracle: <paramref name="ColdBootstrapServers"/> is a
+/// second embedded Kafka holding the same dataset, which the child's system reads first, in a fresh process.
+/// </summary>
+public sealed record ChildArgs(string Run, string BootstrapServers, string ColdBootstrapServers, string OraclePath, TimeSpan LiveDuration, string? StorageConnectionString)
 {
     public string[] ToArgs() =>
-        ["child", Run, BootstrapServers, OraclePath, LiveDuration.TotalSeconds.ToString(CultureInfo.InvariantCulture), StorageConnectionString ?? "-"];
+        ["child", Run, BootstrapServers, ColdBootstrapServers, OraclePath, LiveDuration.TotalSeconds.ToString(CultureInfo.InvariantCulture), StorageConnectionString ?? "-"];
 
-    public static ChildArgs Parse(string[] args) => args.Length == 5
-        ? new ChildArgs(args[0], args[1], args[2], TimeSpan.FromSeconds(double.Parse(args[3], CultureInfo.InvariantCulture)), args[4] == "-" ? null : args[4])
-        : throw new ArgumentException("usage: child <run> <bootstrap-servers> <oracle-path> <live-seconds> <storage-connection-string|->");
+    public static ChildArgs Parse(string[] args) => args.Length == 6
+        ? new ChildArgs(args[0], args[1], args[2], args[3], TimeSpan.FromSeconds(double.Parse(args[4], CultureInfo.InvariantCulture)), args[5] == "-" ? null : args[5])
+        : throw new ArgumentException("usage: child <run> <bootstrap-servers> <cold-bootstrap-servers> <oracle-path> <live-seconds> <storage-connection-string|->");
+
+    /// <summary>The same run against the Kafka read first, cold.</summary>
+    public ChildArgs Cold => this with { BootstrapServers = ColdBootstrapServers };
 }
 
 /// <summary>The bench's command line.</summary>

@@ -76,24 +76,25 @@ public static class Orchestrator
 
     private static async Task<RunResult> MeasureAsync(string run, DatasetSpec data, BenchOptions options, string work)
     {
+        // Two embedded Kafkas with the same dataset: the child reads the first cold, then the measured one.
+        using var cold = EmbeddedKafkaCluster.Start();
         using var kafka = EmbeddedKafkaCluster.Start();
-        foreach (var topic in Topics.All
-            .Concat(StreamizRun.InternalTopics(exactlyOnce: false))
-            .Concat(StreamizRun.InternalTopics(exactlyOnce: true)))
+        var produce = Stopwatch.StartNew();
+        var oracle = Produce(kafka, data);
+        var coldOracle = Produce(cold, data);
+        if (coldOracle.Records != oracle.Records || coldOracle.Conversions != oracle.Conversions)
         {
-            kafka.CreateTopic(topic, data.Partitions);
+            throw new InvalidOperationException($"The dataset came out differently the second time: {coldOracle.Records} records, {coldOracle.Conversions} conversions.");
         }
 
-        var produce = Stopwatch.StartNew();
-        var oracle = Dataset.Produce(kafka.BootstrapServers, data);
-        Console.WriteLine($"   produced {oracle.Records:N0} records ({oracle.Bad:N0} malformed, {oracle.Clicks:N0} clicks, {oracle.DistinctUsers:N0} users, {oracle.Conversions:N0} conversions expected) in {produce.Elapsed.TotalSeconds:N1} s");
+        Console.WriteLine($"   produced {oracle.Records:N0} records ({oracle.Bad:N0} malformed, {oracle.Clicks:N0} clicks, {oracle.DistinctUsers:N0} users, {oracle.Conversions:N0} conversions expected) twice in {produce.Elapsed.TotalSeconds:N1} s");
         var oraclePath = Path.Combine(work, "oracle.json");
         oracle.Save(oraclePath);
 
         Azurite? azurite = run == "pipeline-azure" ? await Azurite.StartAsync() : null;
         try
         {
-            var child = new ChildArgs(run == "pipeline-azure" ? "pipeline" : run, kafka.BootstrapServers, oraclePath, options.LiveDuration, azurite?.ConnectionString);
+            var child = new ChildArgs(run == "pipeline-azure" ? "pipeline" : run, kafka.BootstrapServers, cold.BootstrapServers, oraclePath, options.LiveDuration, azurite?.ConnectionString);
             return await RunChildAsync(child);
         }
         finally
@@ -103,6 +104,18 @@ public static class Orchestrator
                 await azurite.DisposeAsync();
             }
         }
+    }
+
+    private static Oracle Produce(EmbeddedKafkaCluster kafka, DatasetSpec data)
+    {
+        foreach (var topic in Topics.All
+            .Concat(StreamizRun.InternalTopics(exactlyOnce: false))
+            .Concat(StreamizRun.InternalTopics(exactlyOnce: true)))
+        {
+            kafka.CreateTopic(topic, data.Partitions);
+        }
+
+        return Dataset.Produce(kafka.BootstrapServers, data);
     }
 
     private static async Task<RunResult> RunChildAsync(ChildArgs child)

@@ -6,16 +6,26 @@ using OrleansStreams.Bench;
 if (args is ["child", ..])
 {
     var child = ChildArgs.Parse(args[1..]);
-    var result = child.Run switch
+    Func<ChildArgs, bool, Task<RunResult>> measure = child.Run switch
     {
-        "ceiling-raw" => await CeilingRun.RunAsync(child, parse: false),
-        "ceiling" => await CeilingRun.RunAsync(child, parse: true),
-        "pipeline" => await PipelineRun.RunAsync(child),
-        "streamiz-alos" => await StreamizRun.RunAsync(child, exactlyOnce: false),
-        "streamiz-eos" => await StreamizRun.RunAsync(child, exactlyOnce: true),
+        "ceiling-raw" => (a, latency) => CeilingRun.RunAsync(a, parse: false, latency),
+        "ceiling" => (a, latency) => CeilingRun.RunAsync(a, parse: true, latency),
+        "pipeline" => PipelineRun.RunAsync,
+        "streamiz-alos" => (a, latency) => StreamizRun.RunAsync(a, exactlyOnce: false, latency),
+        "streamiz-eos" => (a, latency) => StreamizRun.RunAsync(a, exactlyOnce: true, latency),
         _ => throw new ArgumentException($"Unknown run '{child.Run}'."),
     };
-    Console.WriteLine(result.ToLine());
+
+    // First the same dataset on the other Kafka, in this fresh process (code not yet compiled, caches empty); then
+    // the measured run, with fresh state, as a service that has been running reads its input.
+    var cold = await measure(child.Cold, false);
+    var result = await measure(child, true);
+    Console.WriteLine((result with
+    {
+        ColdRecordsPerSecond = cold.RecordsPerSecond,
+        Correct = cold.Correct && result.Correct,
+        Checks = cold.Correct ? result.Checks : $"{result.Checks}; cold run: {cold.Checks}",
+    }).ToLine());
     return 0;
 }
 

@@ -6,6 +6,7 @@ namespace OrleansStreams.Bench;
 /// What one run measured, and whether its results equalled the oracle. The pipeline also reports when, counted from
 /// its first record read, its first records were applied (<paramref name="FirstAppliedSeconds"/>) and all of them
 /// (<paramref name="AllAppliedSeconds"/>); <paramref name="Seconds"/> runs on until all are durable.
+/// <paramref name="ColdRecordsPerSecond"/> is the rate of the same system's first run in its process.
 /// </summary>
 public sealed record RunResult(
     string Run,
@@ -22,7 +23,8 @@ public sealed record RunResult(
     bool Correct,
     string Checks,
     double? FirstAppliedSeconds = null,
-    double? AllAppliedSeconds = null)
+    double? AllAppliedSeconds = null,
+    double? ColdRecordsPerSecond = null)
 {
     public const string Marker = "RESULT ";
 
