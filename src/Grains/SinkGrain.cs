@@ -92,14 +92,20 @@ internal abstract partial class SinkGrain<TState>(IPersistentState<TState> state
             return Task.FromResult(Receipt(source, accepted: false));
         }
 
+        var mark = new HighWaterMark(state.State.HighWaterMarks, source);
         List<long>? late = null;
-        foreach (var item in items)
+        try
         {
-            if (HighWaterMarks.IsNew(state.State.HighWaterMarks, source, item.Offset))
+            foreach (var item in items)
             {
+                if (!mark.IsNew(item.Offset))
+                {
+                    continue;
+                }
+
                 if (identify?.Invoke(item.Event) is ({ } eventId, var timeMs) && !EventIds.TryAdd(state.State.RecentEventIds, eventId, timeMs, _dedupHorizonMs))
                 {
-                    state.State.HighWaterMarks[source] = item.Offset;
+                    mark.Advance(item.Offset);
                     _version++;
                     continue;
                 }
@@ -116,9 +122,14 @@ internal abstract partial class SinkGrain<TState>(IPersistentState<TState> state
                     throw new RecordProcessingException(item.Offset, $"{ex.GetType().Name}: {ex.Message}");
                 }
 
-                state.State.HighWaterMarks[source] = item.Offset;
+                mark.Advance(item.Offset);
                 _version++;
             }
+        }
+        finally
+        {
+            // Also when a record threw: those before it stay applied.
+            mark.Store();
         }
 
         if (_version != _persistedVersion && _writing is not { IsCompleted: false } && Environment.TickCount64 - _lastWriteStartedMs >= _writeEveryMs)
