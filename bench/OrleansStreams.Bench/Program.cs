@@ -26,7 +26,10 @@ if (args is ["child", ..])
         Correct = cold.Correct && result.Correct,
         Checks = cold.Correct ? result.Checks : $"{result.Checks}; cold run: {cold.Checks}",
     }).ToLine());
-    return 0;
+
+    // Without waiting for threads a system left behind (a Streamiz stream thread that never stopped).
+    Console.Out.Flush();
+    Environment.Exit(0);
 }
 
 if (args is ["render", var saved])

@@ -110,8 +110,16 @@ public static class StreamizRun
         }
         finally
         {
-            stream.Dispose();
-            Directory.Delete(stateDir, recursive: true);
+            // Streamiz's shutdown has hung here on one of its stream threads: the run does not wait for it for long.
+            var disposed = Task.Run(stream.Dispose);
+            if (await Task.WhenAny(disposed, Task.Delay(TimeSpan.FromSeconds(30))) == disposed)
+            {
+                Directory.Delete(stateDir, recursive: true);
+            }
+            else
+            {
+                Console.Error.WriteLine($"Streamiz did not shut down within 30 s; its state stays in {stateDir}.");
+            }
         }
     }
 
