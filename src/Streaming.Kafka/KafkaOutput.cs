@@ -10,34 +10,24 @@ namespace OrleansStreams.Streaming.Kafka;
 /// </summary>
 public sealed class KafkaOutput : IDisposable
 {
-    private readonly Lazy<IProducer<byte[]?, byte[]?>> _producer;
+    private readonly SharedProducer _producer;
 
     public KafkaOutput(KafkaStreamOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
-        _producer = new(() =>
-        {
-            var config = KafkaClientConfigs.Producer(options);
-            // Dead letters keep oversized records whole; the topic must allow them too (max.message.bytes).
-            config.MessageMaxBytes ??= 16 * 1024 * 1024;
-            return new ProducerBuilder<byte[]?, byte[]?>(config).Build();
-        });
+        var config = KafkaClientConfigs.Producer(options);
+        // Dead letters keep oversized records whole; the topic must allow them too (max.message.bytes).
+        config.MessageMaxBytes ??= 16 * 1024 * 1024;
+        _producer = new SharedProducer(config);
     }
 
     public Task ProduceAsync(string topic, byte[]? key, byte[]? value, IReadOnlyList<KafkaHeader>? headers = null) =>
-        _producer.Value.ProduceAsync(topic, KafkaAdapter.ToMessage(new KafkaRecord(topic, -1, -1, key, value, 0, headers)));
+        _producer.ProduceAsync(topic, KafkaAdapter.ToMessage(new KafkaRecord(topic, -1, -1, key, value, 0, headers)));
 
     public Task ProduceAsync(TopicPartition partition, byte[]? key, byte[]? value, IReadOnlyList<KafkaHeader>? headers = null) =>
-        _producer.Value.ProduceAsync(partition, KafkaAdapter.ToMessage(new KafkaRecord(partition.Topic, partition.Partition, -1, key, value, 0, headers)));
+        _producer.ProduceAsync(partition, KafkaAdapter.ToMessage(new KafkaRecord(partition.Topic, partition.Partition, -1, key, value, 0, headers)));
 
-    public void Dispose()
-    {
-        if (_producer.IsValueCreated)
-        {
-            _producer.Value.Flush(TimeSpan.FromSeconds(5));
-            _producer.Value.Dispose();
-        }
-    }
+    public void Dispose() => _producer.Dispose();
 }
 
 public static class KafkaOutputServiceCollectionExtensions

@@ -14,7 +14,7 @@ internal sealed class KafkaAdapter(
     string providerName,
     KafkaQueueMapper mapper,
     KafkaStreamOptions options,
-    IProducer<byte[]?, byte[]?> producer,
+    SharedProducer producer,
     IServiceProvider services) : IQueueAdapter
 {
     public string Name => providerName;

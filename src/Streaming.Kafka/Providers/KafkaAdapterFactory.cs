@@ -15,7 +15,7 @@ public sealed class KafkaAdapterFactory : IQueueAdapterFactory, IDisposable
     private readonly IServiceProvider _services;
     private readonly KafkaQueueMapper _mapper;
     private readonly IQueueAdapterCache _cache;
-    private readonly Lazy<IProducer<byte[]?, byte[]?>> _producer;
+    private readonly SharedProducer _producer;
 
     private KafkaAdapterFactory(string providerName, KafkaStreamOptions options, StreamPullingAgentOptions agent, IServiceProvider services)
     {
@@ -27,8 +27,7 @@ public sealed class KafkaAdapterFactory : IQueueAdapterFactory, IDisposable
         _mapper = new KafkaQueueMapper(providerName, topics);
         services.GetRequiredService<KafkaProviderStats>().Topics = topics;
         _cache = new KafkaQueueAdapterCache(options.CacheSize, Math.Max(1, agent.BatchContainerBatchSize), loggerFactory);
-        _producer = new Lazy<IProducer<byte[]?, byte[]?>>(
-            () => new ProducerBuilder<byte[]?, byte[]?>(KafkaClientConfigs.Producer(options)).Build());
+        _producer = new SharedProducer(KafkaClientConfigs.Producer(options));
     }
 
     public static KafkaAdapterFactory Create(IServiceProvider services, string name)
@@ -40,7 +39,7 @@ public sealed class KafkaAdapterFactory : IQueueAdapterFactory, IDisposable
     }
 
     public Task<IQueueAdapter> CreateAdapter() =>
-        Task.FromResult<IQueueAdapter>(new KafkaAdapter(_providerName, _mapper, _options, _producer.Value, _services));
+        Task.FromResult<IQueueAdapter>(new KafkaAdapter(_providerName, _mapper, _options, _producer, _services));
 
     public IQueueAdapterCache GetQueueAdapterCache() => _cache;
 
@@ -49,12 +48,5 @@ public sealed class KafkaAdapterFactory : IQueueAdapterFactory, IDisposable
     public Task<IStreamFailureHandler> GetDeliveryFailureHandler(QueueId queueId) =>
         Task.FromResult<IStreamFailureHandler>(ActivatorUtilities.CreateInstance<KafkaStreamFailureHandler>(_services));
 
-    public void Dispose()
-    {
-        if (_producer.IsValueCreated)
-        {
-            _producer.Value.Flush(TimeSpan.FromSeconds(5));
-            _producer.Value.Dispose();
-        }
-    }
+    public void Dispose() => _producer.Dispose();
 }
