@@ -77,31 +77,16 @@ public static class Report
             }
         }
 
-        var timed = results.Where(r => r.FirstAppliedSeconds is not null && r.AllAppliedSeconds is not null).ToList();
-        if (timed.Count > 0)
-        {
-            md.AppendLine().AppendLine("## Where the pipeline's time goes").AppendLine();
-            md.AppendLine("Seconds from the first record read from Kafka, seen by asking the partitions' dispatchers every 50 ms; a partition's records count as applied once the whole delivery holding them is. While a partition catches up, one delivery carries everything already fetched, up to `Kafka:BatchesPerDelivery` × `Kafka:MaxBatchSize` records, so the first deliveries hold most of the dataset, and they also pay for activating the grains they reach. The last column is the time the records/s figure uses; the gap before it is the final commit.").AppendLine();
-            md.AppendLine("| run | dataset | first records applied | all applied | all durable |");
-            md.AppendLine("|---|---|---:|---:|---:|");
-            foreach (var r in timed)
-            {
-                md.AppendLine(CultureInfo.InvariantCulture, $"| {r.Run} | {r.Dataset} | {r.FirstAppliedSeconds:N2} | {r.AllAppliedSeconds:N2} | {r.Seconds:N2} |");
-            }
-        }
-
-        var cold = results.Where(r => r.ColdRecordsPerSecond is > 0).ToList();
-        if (cold.Count > 0)
-        {
-            md.AppendLine().AppendLine("## Cold runs").AppendLine();
-            md.AppendLine("The same dataset read first in a fresh process: what a system does just after it starts, compiling its code as it goes (every system runs with tiered compilation off, as the silo does).").AppendLine();
-            md.AppendLine("| run | dataset | cold records/s | measured records/s | cold / measured |");
-            md.AppendLine("|---|---|---:|---:|---:|");
-            foreach (var r in cold)
-            {
-                md.AppendLine(CultureInfo.InvariantCulture, $"| {r.Run} | {r.Dataset} | {r.ColdRecordsPerSecond:N0} | {r.RecordsPerSecond:N0} | {r.ColdRecordsPerSecond / r.RecordsPerSecond:P0} |");
-            }
-        }
+        Section(md, "Where the pipeline's time goes",
+            "Seconds from the first record read from Kafka, seen by asking the partitions' dispatchers every 50 ms; a partition's records count as applied once the whole delivery holding them is. While a partition catches up, one delivery carries everything already fetched, up to `Kafka:BatchesPerDelivery` × `Kafka:MaxBatchSize` records, so the first deliveries hold most of the dataset, and they also pay for activating the grains they reach. The last column is the time the records/s figure uses; the gap before it is the final commit.",
+            "| run | dataset | first records applied | all applied | all durable |\n|---|---|---:|---:|---:|",
+            results.Where(r => r.FirstAppliedSeconds is not null && r.AllAppliedSeconds is not null)
+                .Select(r => string.Create(CultureInfo.InvariantCulture, $"| {r.Run} | {r.Dataset} | {r.FirstAppliedSeconds:N2} | {r.AllAppliedSeconds:N2} | {r.Seconds:N2} |")));
+        Section(md, "Cold runs",
+            "The same dataset read first in a fresh process: what a system does just after it starts, compiling its code as it goes (every system runs with tiered compilation off, as the silo does).",
+            "| run | dataset | cold records/s | measured records/s | cold / measured |\n|---|---|---:|---:|---:|",
+            results.Where(r => r.ColdRecordsPerSecond is > 0)
+                .Select(r => string.Create(CultureInfo.InvariantCulture, $"| {r.Run} | {r.Dataset} | {r.ColdRecordsPerSecond:N0} | {r.RecordsPerSecond:N0} | {r.ColdRecordsPerSecond / r.RecordsPerSecond:P0} |")));
 
         md.AppendLine().AppendLine("## How to read it").AppendLine();
         md.AppendLine("- records/s: records of the dataset divided by the time from the first record read from Kafka to the last processed (for the pipeline, until every partition's durable offset has reached the end: every effect persisted; the peer reads only `pageviews`, its job's input; the others read `pageviews` and `clicks`).");
@@ -109,6 +94,24 @@ public static class Report
         md.AppendLine("- Peak memory: the measuring process's peak resident set (VmHWM). The embedded Kafka lives in the bench's parent process and is not counted.");
         md.AppendLine(CultureInfo.InvariantCulture, $"- The 1M-users dataset has {options.HighCardinalityViews:N0} views drawn from a million users, so most views are a user's first: it measures the cost of new keys.");
         return md.ToString();
+    }
+
+    /// <summary>A section with a table, written only when it has rows.</summary>
+    private static void Section(StringBuilder md, string title, string intro, string header, IEnumerable<string> rows)
+    {
+        var lines = rows.ToList();
+        if (lines.Count == 0)
+        {
+            return;
+        }
+
+        md.AppendLine().AppendLine("## " + title).AppendLine();
+        md.AppendLine(intro).AppendLine();
+        md.AppendLine(header);
+        foreach (var line in lines)
+        {
+            md.AppendLine(line);
+        }
     }
 
     private static string Ratio(RunResult run, RunResult? baseline, bool percent) =>
