@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using System.Text;
 
 namespace OrleansStreams.Grains.Core;
@@ -17,6 +18,10 @@ public static class JoinBufferFormat
     [ThreadStatic]
     private static Dictionary<string, int>? t_urls;
 
+    /// <summary>The URL index of each entry of the buffer being written (views, then clicks), kept likewise.</summary>
+    [ThreadStatic]
+    private static List<int>? t_indexes;
+
     public static byte[] Write(JoinBufferState state)
     {
         ArgumentNullException.ThrowIfNull(state);
@@ -25,17 +30,14 @@ public static class JoinBufferFormat
         writer.Write(Version);
         writer.Write(state.Watermark);
 
-        // Each URL's index is its place in the table, which is written in order.
+        // Each URL's index is its place in the table, which is written in order; each entry's index is looked up once.
         var urls = t_urls ??= new Dictionary<string, int>(StringComparer.Ordinal);
+        var indexes = t_indexes ??= [];
         urls.Clear();
+        indexes.Clear();
         var table = new List<string>();
-        foreach (var entry in state.Views.Concat(state.Clicks))
-        {
-            if (urls.TryAdd(entry.Url, table.Count))
-            {
-                table.Add(entry.Url);
-            }
-        }
+        IndexUrls(state.Views);
+        IndexUrls(state.Clicks);
 
         writer.Write7BitEncodedInt(table.Count);
         foreach (var url in table)
@@ -43,10 +45,25 @@ public static class JoinBufferFormat
             writer.Write(url);
         }
 
-        WriteEntries(writer, state.Views, urls, state.Matched);
-        WriteEntries(writer, state.Clicks, urls, matched: null);
+        WriteEntries(writer, state.Views, indexes, 0, state.Matched);
+        WriteEntries(writer, state.Clicks, indexes, state.Views.Count, matched: null);
         writer.Flush();
         return stream.ToArray();
+
+        void IndexUrls(List<JoinEntry> entries)
+        {
+            foreach (var entry in entries)
+            {
+                ref var index = ref CollectionsMarshal.GetValueRefOrAddDefault(urls, entry.Url, out var known);
+                if (!known)
+                {
+                    index = table.Count;
+                    table.Add(entry.Url);
+                }
+
+                indexes.Add(index);
+            }
+        }
     }
 
     public static JoinBufferState Read(byte[] data)
@@ -71,13 +88,14 @@ public static class JoinBufferFormat
         return state;
     }
 
-    private static void WriteEntries(BinaryWriter writer, List<JoinEntry> entries, Dictionary<string, int> urls, HashSet<JoinEntry>? matched)
+    private static void WriteEntries(BinaryWriter writer, List<JoinEntry> entries, List<int> urlIndexes, int first, HashSet<JoinEntry>? matched)
     {
         writer.Write7BitEncodedInt(entries.Count);
         var previous = 0L;
-        foreach (var entry in entries)
+        for (var i = 0; i < entries.Count; i++)
         {
-            writer.Write7BitEncodedInt(urls[entry.Url]);
+            var entry = entries[i];
+            writer.Write7BitEncodedInt(urlIndexes[first + i]);
             writer.Write7BitEncodedInt64(ZigZag(entry.TimeMs - previous));
             previous = entry.TimeMs;
             var flags = (byte)((matched?.Contains(entry) == true ? Matched : 0) | (entry.EventId is null ? 0 : HasEventId));
