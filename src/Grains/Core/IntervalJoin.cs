@@ -1,3 +1,5 @@
+using System.Runtime.InteropServices;
+
 namespace OrleansStreams.Grains.Core;
 
 /// <summary>
@@ -50,7 +52,7 @@ public sealed class IntervalJoin(long withinMs, long graceMs, JoinBufferState st
             return new JoinAdded(Late: true, Duplicate: false, []);
         }
 
-        if (_views.Contains(view))
+        if (!_views.TryAdd(view))
         {
             return new JoinAdded(Late: false, Duplicate: true, []);
         }
@@ -64,8 +66,6 @@ public sealed class IntervalJoin(long withinMs, long graceMs, JoinBufferState st
             }
         }
 
-        state.Views.Add(view);
-        _views.Add(view);
         _oldest = Math.Min(_oldest, view.TimeMs);
         if (matches is not null)
         {
@@ -82,7 +82,7 @@ public sealed class IntervalJoin(long withinMs, long graceMs, JoinBufferState st
             return new JoinAdded(Late: true, Duplicate: false, []);
         }
 
-        if (_clicks.Contains(click))
+        if (!_clicks.TryAdd(click))
         {
             return new JoinAdded(Late: false, Duplicate: true, []);
         }
@@ -97,8 +97,6 @@ public sealed class IntervalJoin(long withinMs, long graceMs, JoinBufferState st
             }
         }
 
-        state.Clicks.Add(click);
-        _clicks.Add(click);
         _oldest = Math.Min(_oldest, click.TimeMs);
         return new JoinAdded(Late: false, Duplicate: false, matches ?? (IReadOnlyList<JoinMatch>)[]);
     }
@@ -151,8 +149,8 @@ public sealed class IntervalJoin(long withinMs, long graceMs, JoinBufferState st
         });
         // A view that is not late may still match a click up to `within` before the watermark's horizon.
         state.Clicks.RemoveAll(c => c.TimeMs + withinMs + graceMs < watermarkMs);
-        _views.Rebuild(state.Views);
-        _clicks.Rebuild(state.Clicks);
+        _views.Rebuild();
+        _clicks.Rebuild();
         _oldest = Oldest(state);
         return unmatched;
     }
@@ -175,52 +173,104 @@ public sealed class IntervalJoin(long withinMs, long graceMs, JoinBufferState st
     }
 
     /// <summary>
-    /// One side of the buffer indexed in memory, in step with its list in the state: its entries for duplicates and
-    /// by URL for matching, so adding a record costs what its URL holds, not the user's whole buffer.
+    /// One side of the buffer: its list in the state, and an index of that list by URL, so that adding a record costs
+    /// what its URL holds, not the user's whole buffer. The entries of a URL form a chain in arrival order (each
+    /// entry's position links to the next one's), so the index holds two positions per URL and one per entry, and
+    /// allocates nothing per record. A duplicate has the same URL, so it is found on its URL's chain.
     /// </summary>
     private sealed class Side
     {
-        private static readonly List<JoinEntry> Empty = [];
-        private readonly HashSet<JoinEntry> _entries = [];
-        private readonly Dictionary<string, List<JoinEntry>> _byUrl = new(StringComparer.Ordinal);
+        private readonly List<JoinEntry> _entries;
+        private readonly Dictionary<string, Chain> _byUrl = new(StringComparer.Ordinal);
 
-        public Side(List<JoinEntry> entries) => Rebuild(entries);
+        /// <summary>For the entry at each position, the position of the next entry with its URL, or -1.</summary>
+        private readonly List<int> _next = [];
 
-        public bool Contains(JoinEntry entry) => _entries.Contains(entry);
-
-        public List<JoinEntry> WithUrl(string url) => _byUrl.TryGetValue(url, out var entries) ? entries : Empty;
-
-        public void Add(JoinEntry entry)
+        public Side(List<JoinEntry> entries)
         {
-            _entries.Add(entry);
-            if (!_byUrl.TryGetValue(entry.Url, out var entries))
-            {
-                _byUrl[entry.Url] = entries = [];
-            }
-
-            entries.Add(entry);
+            _entries = entries;
+            Rebuild();
         }
 
-        /// <summary>Indexes <paramref name="entries"/> anew, reusing the lists of URLs that still have entries.</summary>
-        public void Rebuild(List<JoinEntry> entries)
+        /// <summary>The entries with this URL, in arrival order.</summary>
+        public ChainEnumerator WithUrl(string url) =>
+            new(this, _byUrl.TryGetValue(url, out var chain) ? chain.First : -1);
+
+        /// <summary>Adds the entry to the list and the index, unless an equal entry is there already.</summary>
+        public bool TryAdd(JoinEntry entry)
         {
-            _entries.Clear();
-            foreach (var list in _byUrl.Values)
+            ref var chain = ref CollectionsMarshal.GetValueRefOrAddDefault(_byUrl, entry.Url, out var exists);
+            var position = _entries.Count;
+            if (exists)
             {
-                list.Clear();
-            }
-
-            foreach (var entry in entries)
-            {
-                Add(entry);
-            }
-
-            foreach (var (url, list) in _byUrl)
-            {
-                if (list.Count == 0)
+                for (var at = chain.First; at >= 0; at = _next[at])
                 {
-                    _byUrl.Remove(url);
+                    if (_entries[at] == entry)
+                    {
+                        return false;
+                    }
                 }
+
+                _next[chain.Last] = position;
+                chain.Last = position;
+            }
+            else
+            {
+                chain = new Chain(position, position);
+            }
+
+            _entries.Add(entry);
+            _next.Add(-1);
+            return true;
+        }
+
+        /// <summary>Indexes the list anew, after entries left it.</summary>
+        public void Rebuild()
+        {
+            _byUrl.Clear();
+            _next.Clear();
+            for (var position = 0; position < _entries.Count; position++)
+            {
+                ref var chain = ref CollectionsMarshal.GetValueRefOrAddDefault(_byUrl, _entries[position].Url, out var exists);
+                if (exists)
+                {
+                    _next[chain.Last] = position;
+                    chain.Last = position;
+                }
+                else
+                {
+                    chain = new Chain(position, position);
+                }
+
+                _next.Add(-1);
+            }
+        }
+
+        private struct Chain(int first, int last)
+        {
+            public readonly int First = first;
+            public int Last = last;
+        }
+
+        /// <summary>Walks one URL's chain.</summary>
+        public struct ChainEnumerator(Side side, int first)
+        {
+            private int _next = first;
+
+            public JoinEntry Current { get; private set; }
+
+            public readonly ChainEnumerator GetEnumerator() => this;
+
+            public bool MoveNext()
+            {
+                if (_next < 0)
+                {
+                    return false;
+                }
+
+                Current = side._entries[_next];
+                _next = side._next[_next];
+                return true;
             }
         }
     }

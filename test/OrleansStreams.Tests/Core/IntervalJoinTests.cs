@@ -185,6 +185,26 @@ public sealed class IntervalJoinTests
     }
 
     [Fact]
+    public void after_some_entries_expire_those_left_of_a_url_still_join_and_still_dedupe_in_arrival_order()
+    {
+        var join = NewJoin();
+        join.AddView(View("/a", 1000));
+        join.AddView(View("/b", 1020));
+        join.AddView(View("/a", 1030));
+        join.AddView(View("/a", 1031));
+        join.AddView(View("/b", 1031));
+        join.Advance(1_010_000 + Within + Grace);
+
+        Assert.Equal(4, join.Buffered);
+        Assert.True(join.AddView(View("/a", 1030)).Duplicate);
+        Assert.True(join.AddView(View("/b", 1031)).Duplicate);
+        Assert.False(join.AddView(View("/a", 1032)).Duplicate);
+        Assert.Equal(
+            [View("/a", 1030), View("/a", 1031), View("/a", 1032)],
+            join.AddClick(Click("/a", 1033)).Matches.Select(m => m.View));
+    }
+
+    [Fact]
     public void a_view_past_its_interval_plus_grace_is_late_and_not_joined()
     {
         var join = NewJoin();
