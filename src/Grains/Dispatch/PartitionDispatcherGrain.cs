@@ -30,7 +30,7 @@ internal abstract partial class PartitionDispatcherGrain<TEvent>(
     KafkaOutput output,
     WatermarkCache watermarks,
     PipelineMetrics metrics,
-    ILogger logger) : Grain, IPartitionDispatcherGrain, IAsyncBatchObserver<KafkaRecord>, IStreamSubscriptionObserver
+    ILogger logger) : Grain, IPartitionDispatcherGrain, IAsyncBatchObserver<IReadOnlyList<KafkaRecord>>, IStreamSubscriptionObserver
 {
     private static readonly TimeSpan RewindRetry = TimeSpan.FromSeconds(10);
 
@@ -104,10 +104,12 @@ internal abstract partial class PartitionDispatcherGrain<TEvent>(
     }
 
     public Task OnSubscribed(IStreamSubscriptionHandleFactory handleFactory) =>
-        handleFactory.Create<KafkaRecord>().ResumeAsync(this);
+        handleFactory.Create<IReadOnlyList<KafkaRecord>>().ResumeAsync(this);
 
-    public async Task OnNextAsync(IList<SequentialItem<KafkaRecord>> items)
+    /// <summary>Takes a delivery: runs of consecutive records (each run whole, see <see cref="KafkaBatchContainer"/>).</summary>
+    public async Task OnNextAsync(IList<SequentialItem<IReadOnlyList<KafkaRecord>>> batches)
     {
+        var items = new Delivery(batches);
         if (items.Count == 0)
         {
             return;
@@ -115,7 +117,7 @@ internal abstract partial class PartitionDispatcherGrain<TEvent>(
 
         if (_firstFetchedAtMs == 0)
         {
-            _firstFetchedAtMs = items[0].Item.FetchedAtMs;
+            _firstFetchedAtMs = items.First.FetchedAtMs;
         }
 
         _busy++;
@@ -142,9 +144,9 @@ internal abstract partial class PartitionDispatcherGrain<TEvent>(
         }
     }
 
-    private async Task ApplyAsync(IList<SequentialItem<KafkaRecord>> items)
+    private async Task ApplyAsync(Delivery items)
     {
-        var first = items[0].Item.Offset;
+        var first = items.First.Offset;
         if (_nextOffset >= 0 && first > _nextOffset)
         {
             // Records between what is applied and this batch never reached this activation (it is new, or a
@@ -165,9 +167,8 @@ internal abstract partial class PartitionDispatcherGrain<TEvent>(
         var deadLetters = new SortedDictionary<long, DeadLetter>();
         Dictionary<long, string[]>? restricted = null;
         var batchMaxEventMs = long.MinValue;
-        foreach (var item in items)
+        foreach (var record in items)
         {
-            var record = item.Item;
             var error = Read(record, out var reason, out var parsed);
             if (error is not null)
             {
@@ -197,7 +198,7 @@ internal abstract partial class PartitionDispatcherGrain<TEvent>(
 
         // Only a batch with late records or processing errors needs records by offset.
         var byOffset = results.Any(r => r.Late.Count > 0 || r.Failures.Count > 0)
-            ? items.ToDictionary(i => i.Item.Offset, i => i.Item)
+            ? items.ToDictionary()
             : [];
         for (var r = 0; r < _routes.Length; r++)
         {
@@ -225,16 +226,16 @@ internal abstract partial class PartitionDispatcherGrain<TEvent>(
         }
 
         var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
-        foreach (var item in items)
+        foreach (var record in items)
         {
-            if (item.Item.FetchedAtMs > 0)
+            if (record.FetchedAtMs > 0)
             {
-                metrics.ProcessLatency.Observe((now - item.Item.FetchedAtMs) / 1000.0);
+                metrics.ProcessLatency.Observe((now - record.FetchedAtMs) / 1000.0);
             }
 
-            if (item.Item.TimestampMs > 0)
+            if (record.TimestampMs > 0)
             {
-                metrics.EndToEndLatency.Observe(Math.Max(0, now - item.Item.TimestampMs) / 1000.0);
+                metrics.EndToEndLatency.Observe(Math.Max(0, now - record.TimestampMs) / 1000.0);
             }
         }
 
@@ -250,7 +251,7 @@ internal abstract partial class PartitionDispatcherGrain<TEvent>(
             _firstApplied = first;
         }
 
-        _nextOffset = Math.Max(_nextOffset, items[^1].Item.Offset + 1);
+        _nextOffset = Math.Max(_nextOffset, items.Last.Offset + 1);
         _processed += items.Count;
         _rejected += deadLetters.Count;
     }
@@ -428,4 +429,50 @@ internal abstract partial class PartitionDispatcherGrain<TEvent>(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Stream error on {Source}")]
     private partial void LogStreamError(Exception exception, string source);
+
+    /// <summary>The records of one delivery, in offset order, read through its runs without copying them into one list.</summary>
+    private readonly struct Delivery(IList<SequentialItem<IReadOnlyList<KafkaRecord>>> runs)
+    {
+        public int Count { get; } = runs.Sum(run => run.Item.Count);
+
+        public KafkaRecord First => runs.First(run => run.Item.Count > 0).Item[0];
+
+        public KafkaRecord Last => runs.Last(run => run.Item.Count > 0).Item[^1];
+
+        public Dictionary<long, KafkaRecord> ToDictionary()
+        {
+            var byOffset = new Dictionary<long, KafkaRecord>(Count);
+            foreach (var record in this)
+            {
+                byOffset[record.Offset] = record;
+            }
+
+            return byOffset;
+        }
+
+        public Enumerator GetEnumerator() => new(runs);
+
+        public struct Enumerator(IList<SequentialItem<IReadOnlyList<KafkaRecord>>> runs)
+        {
+            private int _run;
+            private int _next;
+
+            public KafkaRecord Current { get; private set; } = null!;
+
+            public bool MoveNext()
+            {
+                for (; _run < runs.Count; _run++, _next = 0)
+                {
+                    var run = runs[_run].Item;
+                    if (_next < run.Count)
+                    {
+                        Current = run[_next++];
+                        return true;
+                    }
+                }
+
+                return false;
+            }
+        }
+    }
 }

@@ -8,7 +8,9 @@ namespace OrleansStreams.Streaming.Kafka;
 
 /// <summary>
 /// A run of consecutive records of one partition. Subscribers of <see cref="KafkaRecord"/> see the records
-/// as read; subscribers of <c>byte[]</c> or <c>string</c> see the values; any other type is read as JSON.
+/// as read; subscribers of <c>IReadOnlyList&lt;KafkaRecord&gt;</c> see each run whole, as one item with the token of
+/// its last record (what a batch consumer wants: no per-record item, token or tuple); subscribers of <c>byte[]</c>
+/// or <c>string</c> see the values; any other type is read as JSON.
 /// </summary>
 [GenerateSerializer, Immutable, Alias("OrleansStreams.KafkaBatchContainer")]
 public sealed class KafkaBatchContainer(StreamId streamId, KafkaRecord[] records, int rewindGeneration) : IBatchContainer
@@ -33,6 +35,12 @@ public sealed class KafkaBatchContainer(StreamId streamId, KafkaRecord[] records
 
     public IEnumerable<Tuple<T, StreamSequenceToken>> GetEvents<T>()
     {
+        if (typeof(T) == typeof(IReadOnlyList<KafkaRecord>))
+        {
+            yield return Tuple.Create((T)(object)Records, SequenceToken);
+            yield break;
+        }
+
         foreach (var record in Records)
         {
             if (TryConvert(record, out T item))
