@@ -49,6 +49,13 @@ internal sealed class OrleansMeterExporter(PipelineMetrics metrics) : IHostedSer
             exported = _exported.GetOrAdd(instrument, (i, t) => Create(i, t), tags.ToArray());
         }
 
+        if (exported.LabelNames.Length == 0)
+        {
+            // Most of Orleans' per-message instruments have no tags: no labels to build or look up.
+            Update(exported, exported.Collector, value);
+            return;
+        }
+
         var labels = new string[exported.LabelNames.Length];
         foreach (var tag in tags)
         {
@@ -64,19 +71,31 @@ internal sealed class OrleansMeterExporter(PipelineMetrics metrics) : IHostedSer
             labels[i] ??= string.Empty;
         }
 
-        switch (exported.Collector)
+        Update(exported, exported.Collector switch
         {
-            case Counter counter:
-                counter.WithLabels(labels).Inc(Math.Max(0, value));
+            Counter counter => counter.WithLabels(labels),
+            Gauge gauge => gauge.WithLabels(labels),
+            Histogram histogram => histogram.WithLabels(labels),
+            _ => null,
+        }, value);
+    }
+
+    /// <summary>Applies a measurement to a metric: the collector itself (no labels) or one of its labelled children.</summary>
+    private static void Update(Exported exported, object? metric, double value)
+    {
+        switch (metric)
+        {
+            case ICounter counter:
+                counter.Inc(Math.Max(0, value));
                 break;
-            case Gauge gauge when exported.Observable:
-                gauge.WithLabels(labels).Set(value);
+            case IGauge gauge when exported.Observable:
+                gauge.Set(value);
                 break;
-            case Gauge gauge:
-                gauge.WithLabels(labels).Inc(value);
+            case IGauge gauge:
+                gauge.Inc(value);
                 break;
-            case Histogram histogram:
-                histogram.WithLabels(labels).Observe(value);
+            case IHistogram histogram:
+                histogram.Observe(value);
                 break;
         }
     }
