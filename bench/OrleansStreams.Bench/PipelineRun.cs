@@ -107,6 +107,7 @@ public static class PipelineRun
     private static async Task<Progress> WaitForAsync(IPartitionDispatcherGrain[] dispatchers, long records, TimeSpan timeout)
     {
         var clock = Stopwatch.StartNew();
+        var cpuAtStart = Process.GetCurrentProcess().TotalProcessorTime;
         long processed = 0;
         long firstAppliedAtMs = 0, allAppliedAtMs = 0;
         while (clock.Elapsed < timeout)
@@ -136,6 +137,11 @@ public static class PipelineRun
             // Each partition's offsets start at zero, so the committed offsets add up to the records committed.
             if (processed >= records && statuses.Sum(s => Math.Max(0, s.CommittedOffset)) >= records)
             {
+                if (Environment.GetEnvironmentVariable("ORLEANSSTREAMS_BENCH_PROGRESS") is not null)
+                {
+                    Console.Error.WriteLine($"CPU {(Process.GetCurrentProcess().TotalProcessorTime - cpuAtStart).TotalSeconds:F2}s while waiting for {records} records");
+                }
+
                 return new Progress((nowMs - fetched) / 1000.0, processed, (firstAppliedAtMs - fetched) / 1000.0, (allAppliedAtMs - fetched) / 1000.0);
             }
 
