@@ -19,8 +19,9 @@ namespace OrleansStreams.Grains.Dispatch;
 /// the next batch. Every commit interval, alongside the batches, it advances the partition's durable offset to
 /// below the first record some grain has not persisted yet, so a restart resumes where persisted work ends (records
 /// applied again are ignored by their grains' high-water marks); when the durable offset falls far behind, batches
-/// wait for it. Once no batch has come for a quarter of the interval, it commits at once, with every grain persisting
-/// what it holds, so the durable offset reaches the end of a burst without waiting out the interval. Its watermark
+/// wait for it. Once a delivery reaches the end of the partition as read, or no batch has come for a quarter of the
+/// interval, it commits at once (at most once per quarter interval), with every grain persisting what it holds, so the
+/// durable offset reaches the end of a burst without waiting out the interval. Its watermark
 /// report rides on the commit; while a batch or a commit is in flight it tells the watermark it is still active, so a
 /// slow partition is never taken for an idle one.
 /// </summary>
@@ -30,7 +31,7 @@ internal abstract partial class PartitionDispatcherGrain<TEvent>(
     KafkaOutput output,
     WatermarkCache watermarks,
     PipelineMetrics metrics,
-    ILogger logger) : Grain, IPartitionDispatcherGrain, IAsyncBatchObserver<IReadOnlyList<KafkaRecord>>, IStreamSubscriptionObserver
+    ILogger logger) : Grain, IPartitionDispatcherGrain, IAsyncBatchObserver<KafkaBatchContainer>, IStreamSubscriptionObserver
 {
     private static readonly TimeSpan RewindRetry = TimeSpan.FromSeconds(10);
 
@@ -50,6 +51,8 @@ internal abstract partial class PartitionDispatcherGrain<TEvent>(
     private readonly long _commitEveryMs = (long)options.Value.CommitInterval.TotalMilliseconds;
     private long _durableAtMs = Environment.TickCount64;
     private long _lastBatchMs = Environment.TickCount64;
+    private long _commitStartedMs = Environment.TickCount64;
+    private bool _caughtUp;
     private Task? _committing;
     private DateTime _lastReport = DateTime.MinValue;
     private readonly TimeSpan _keepActiveEvery = windows.Value.IdleTimeout / 3;
@@ -73,8 +76,14 @@ internal abstract partial class PartitionDispatcherGrain<TEvent>(
     /// <summary>How long without a batch makes the partition quiet: a quarter of the commit interval.</summary>
     private long QuietAfterMs => Math.Max(1, _commitEveryMs / 4);
 
-    /// <summary>Whether records wait to become durable while none have come for a while: no grain is receiving from this partition.</summary>
-    private bool Quiet => Pending && _busy == 0 && Environment.TickCount64 - _lastBatchMs >= QuietAfterMs;
+    /// <summary>
+    /// Whether records wait to become durable while no grain is receiving from this partition: none have come for a
+    /// while, or the last delivery reached the end of the partition (then at most once per quiet spell, so that sparse
+    /// traffic that is always caught up does not commit after every delivery).
+    /// </summary>
+    private bool Quiet =>
+        Pending && _busy == 0
+        && (Environment.TickCount64 - _lastBatchMs >= QuietAfterMs || (_caughtUp && Environment.TickCount64 - _commitStartedMs >= QuietAfterMs));
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
@@ -104,10 +113,10 @@ internal abstract partial class PartitionDispatcherGrain<TEvent>(
     }
 
     public Task OnSubscribed(IStreamSubscriptionHandleFactory handleFactory) =>
-        handleFactory.Create<IReadOnlyList<KafkaRecord>>().ResumeAsync(this);
+        handleFactory.Create<KafkaBatchContainer>().ResumeAsync(this);
 
     /// <summary>Takes a delivery: runs of consecutive records (each run whole, see <see cref="KafkaBatchContainer"/>).</summary>
-    public async Task OnNextAsync(IList<SequentialItem<IReadOnlyList<KafkaRecord>>> batches)
+    public async Task OnNextAsync(IList<SequentialItem<KafkaBatchContainer>> batches)
     {
         var items = new Delivery(batches);
         if (items.Count == 0)
@@ -136,6 +145,7 @@ internal abstract partial class PartitionDispatcherGrain<TEvent>(
             }
 
             await ApplyAsync(items);
+            _caughtUp = items.ReachesLogEnd;
         }
         finally
         {
@@ -272,6 +282,7 @@ internal abstract partial class PartitionDispatcherGrain<TEvent>(
         }
 
         var quiet = Quiet;
+        _commitStartedMs = Environment.TickCount64;
         _busy++;
         long durable;
         try
@@ -431,13 +442,16 @@ internal abstract partial class PartitionDispatcherGrain<TEvent>(
     private partial void LogStreamError(Exception exception, string source);
 
     /// <summary>The records of one delivery, in offset order, read through its runs without copying them into one list.</summary>
-    private readonly struct Delivery(IList<SequentialItem<IReadOnlyList<KafkaRecord>>> runs)
+    private readonly struct Delivery(IList<SequentialItem<KafkaBatchContainer>> runs)
     {
-        public int Count { get; } = runs.Sum(run => run.Item.Count);
+        public int Count { get; } = runs.Sum(run => run.Item.Records.Length);
 
-        public KafkaRecord First => runs.First(run => run.Item.Count > 0).Item[0];
+        /// <summary>Whether its last run reached the end of the partition as its reader knew it.</summary>
+        public bool ReachesLogEnd => runs.Count > 0 && runs[^1].Item.ReachesLogEnd;
 
-        public KafkaRecord Last => runs.Last(run => run.Item.Count > 0).Item[^1];
+        public KafkaRecord First => runs.First(run => run.Item.Records.Length > 0).Item.Records[0];
+
+        public KafkaRecord Last => runs.Last(run => run.Item.Records.Length > 0).Item.Records[^1];
 
         public Dictionary<long, KafkaRecord> ToDictionary()
         {
@@ -452,7 +466,7 @@ internal abstract partial class PartitionDispatcherGrain<TEvent>(
 
         public Enumerator GetEnumerator() => new(runs);
 
-        public struct Enumerator(IList<SequentialItem<IReadOnlyList<KafkaRecord>>> runs)
+        public struct Enumerator(IList<SequentialItem<KafkaBatchContainer>> runs)
         {
             private int _run;
             private int _next;
@@ -463,8 +477,8 @@ internal abstract partial class PartitionDispatcherGrain<TEvent>(
             {
                 for (; _run < runs.Count; _run++, _next = 0)
                 {
-                    var run = runs[_run].Item;
-                    if (_next < run.Count)
+                    var run = runs[_run].Item.Records;
+                    if (_next < run.Length)
                     {
                         Current = run[_next++];
                         return true;

@@ -101,8 +101,10 @@ internal sealed partial class KafkaAdapterReceiver(
             return [];
         }
 
-        return records.Chunk(options.MaxBatchSize)
-            .Select(chunk => (IBatchContainer)new KafkaBatchContainer(_streamId, chunk, _rewindGeneration))
+        var atLogEnd = high != Offset.Unset && records[^1].Offset + 1 >= high.Value;
+        var chunks = records.Chunk(options.MaxBatchSize).ToList();
+        return chunks
+            .Select((chunk, i) => (IBatchContainer)new KafkaBatchContainer(_streamId, chunk, _rewindGeneration, reachesLogEnd: atLogEnd && i == chunks.Count - 1))
             .ToList();
     }
 

@@ -8,12 +8,12 @@ namespace OrleansStreams.Streaming.Kafka;
 
 /// <summary>
 /// A run of consecutive records of one partition. Subscribers of <see cref="KafkaRecord"/> see the records
-/// as read; subscribers of <c>IReadOnlyList&lt;KafkaRecord&gt;</c> see each run whole, as one item with the token of
+/// as read; subscribers of <see cref="KafkaBatchContainer"/> see each run whole, as one item with the token of
 /// its last record (what a batch consumer wants: no per-record item, token or tuple); subscribers of <c>byte[]</c>
 /// or <c>string</c> see the values; any other type is read as JSON.
 /// </summary>
 [GenerateSerializer, Immutable, Alias("OrleansStreams.KafkaBatchContainer")]
-public sealed class KafkaBatchContainer(StreamId streamId, KafkaRecord[] records, int rewindGeneration) : IBatchContainer
+public sealed class KafkaBatchContainer(StreamId streamId, KafkaRecord[] records, int rewindGeneration, bool reachesLogEnd = false) : IBatchContainer
 {
     [Id(0)]
     public StreamId StreamId { get; } = streamId;
@@ -26,6 +26,13 @@ public sealed class KafkaBatchContainer(StreamId streamId, KafkaRecord[] records
     public int RewindGeneration { get; } = rewindGeneration;
 
     /// <summary>
+    /// Whether the last record was the partition's last as far as the reader knew (its high watermark when it read):
+    /// a consumer that has applied this run has caught up, and need not wait for a quiet spell to know it.
+    /// </summary>
+    [Id(3)]
+    public bool ReachesLogEnd { get; } = reachesLogEnd;
+
+    /// <summary>
     /// The token of the last record (each record carries its own): a consumer whose last delivery had this token
     /// has every record up to it. Batches are cut where each read ended, differently on each silo, so after a
     /// queue moves a batch held by the new silo may start before that token and still end after it; it counts as
@@ -35,9 +42,9 @@ public sealed class KafkaBatchContainer(StreamId streamId, KafkaRecord[] records
 
     public IEnumerable<Tuple<T, StreamSequenceToken>> GetEvents<T>()
     {
-        if (typeof(T) == typeof(IReadOnlyList<KafkaRecord>))
+        if (typeof(T) == typeof(KafkaBatchContainer))
         {
-            yield return Tuple.Create((T)(object)Records, SequenceToken);
+            yield return Tuple.Create((T)(object)this, SequenceToken);
             yield break;
         }
 

@@ -12,12 +12,13 @@ public sealed class KafkaBatchContainerTests
         rewindGeneration: 2);
 
     [Fact]
-    public void a_subscriber_of_record_lists_gets_the_run_whole_as_one_item_with_the_token_of_its_last_record()
+    public void a_subscriber_of_batch_containers_gets_the_run_whole_as_one_item_with_the_token_of_its_last_record()
     {
-        var events = Batch.GetEvents<IReadOnlyList<KafkaRecord>>().ToList();
+        var events = Batch.GetEvents<KafkaBatchContainer>().ToList();
 
-        var (records, token) = Assert.Single(events);
-        Assert.Equal([40L, 41L, 42L], records.Select(r => r.Offset));
+        var (run, token) = Assert.Single(events);
+        Assert.Same(Batch, run);
+        Assert.Equal([40L, 41L, 42L], run.Records.Select(r => r.Offset));
         Assert.Equal(new KafkaSequenceToken(3, 42, 2), token);
         Assert.Equal(Batch.SequenceToken, token);
     }
