@@ -40,6 +40,8 @@ public sealed partial class MonitoringTests
             Assert.True(Sum(text, "app_checkpoint_duration_seconds_count") > 0);
             Assert.Equal(0, Sum(text, "app_consumer_lag", "topic=\"pageviews\""));
             Assert.Contains("orleans_", text, StringComparison.Ordinal);
+            // Orleans' own meters, untagged ones included: every grain call looks its target up in the directory.
+            Assert.True(Sum(text, "orleans_directory_lookups_local_issued_total") > 0);
         }
         finally
         {
