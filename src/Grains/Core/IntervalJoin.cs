@@ -200,27 +200,16 @@ public sealed class IntervalJoin(long withinMs, long graceMs, JoinBufferState st
         public bool TryAdd(JoinEntry entry)
         {
             ref var chain = ref CollectionsMarshal.GetValueRefOrAddDefault(_byUrl, entry.Url, out var exists);
-            var position = _entries.Count;
-            if (exists)
+            for (var at = exists ? chain.First : -1; at >= 0; at = _next[at])
             {
-                for (var at = chain.First; at >= 0; at = _next[at])
+                if (_entries[at] == entry)
                 {
-                    if (_entries[at] == entry)
-                    {
-                        return false;
-                    }
+                    return false;
                 }
-
-                _next[chain.Last] = position;
-                chain.Last = position;
-            }
-            else
-            {
-                chain = new Chain(position, position);
             }
 
+            Link(ref chain, exists, _entries.Count);
             _entries.Add(entry);
-            _next.Add(-1);
             return true;
         }
 
@@ -232,18 +221,24 @@ public sealed class IntervalJoin(long withinMs, long graceMs, JoinBufferState st
             for (var position = 0; position < _entries.Count; position++)
             {
                 ref var chain = ref CollectionsMarshal.GetValueRefOrAddDefault(_byUrl, _entries[position].Url, out var exists);
-                if (exists)
-                {
-                    _next[chain.Last] = position;
-                    chain.Last = position;
-                }
-                else
-                {
-                    chain = new Chain(position, position);
-                }
-
-                _next.Add(-1);
+                Link(ref chain, exists, position);
             }
+        }
+
+        /// <summary>Puts the entry at <paramref name="position"/> (the newest) at the end of its URL's chain, or starts the chain.</summary>
+        private void Link(ref Chain chain, bool exists, int position)
+        {
+            if (exists)
+            {
+                _next[chain.Last] = position;
+                chain.Last = position;
+            }
+            else
+            {
+                chain = new Chain(position, position);
+            }
+
+            _next.Add(-1);
         }
 
         private struct Chain(int first, int last)

@@ -441,17 +441,20 @@ internal abstract partial class PartitionDispatcherGrain<TEvent>(
     [LoggerMessage(Level = LogLevel.Warning, Message = "Stream error on {Source}")]
     private partial void LogStreamError(Exception exception, string source);
 
-    /// <summary>The records of one delivery, in offset order, read through its runs without copying them into one list.</summary>
+    /// <summary>
+    /// The records of one delivery, in offset order, read through its runs without copying them into one list. A run
+    /// is never empty (the reader makes none); a delivery may be.
+    /// </summary>
     private readonly struct Delivery(IList<SequentialItem<KafkaBatchContainer>> runs)
     {
         public int Count { get; } = runs.Sum(run => run.Item.Records.Length);
 
         /// <summary>Whether its last run reached the end of the partition as its reader knew it.</summary>
-        public bool ReachesLogEnd => runs.Count > 0 && runs[^1].Item.ReachesLogEnd;
+        public bool ReachesLogEnd => runs[^1].Item.ReachesLogEnd;
 
-        public KafkaRecord First => runs.First(run => run.Item.Records.Length > 0).Item.Records[0];
+        public KafkaRecord First => runs[0].Item.Records[0];
 
-        public KafkaRecord Last => runs.Last(run => run.Item.Records.Length > 0).Item.Records[^1];
+        public KafkaRecord Last => runs[^1].Item.Records[^1];
 
         public Dictionary<long, KafkaRecord> ToDictionary()
         {
