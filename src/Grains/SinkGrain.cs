@@ -34,6 +34,7 @@ internal abstract partial class SinkGrain<TState>(IPersistentState<TState> state
     private long _persistedVersion;
     private Dictionary<string, long> _persistedMarks = [];
     private long _lastWriteStartedMs = Environment.TickCount64;
+    private long _lastWriteTookMs;
     private Task? _writing;
 
     protected TState State => state.State;
@@ -47,11 +48,16 @@ internal abstract partial class SinkGrain<TState>(IPersistentState<TState> state
         return base.OnActivateAsync(cancellationToken);
     }
 
+    /// <summary>
+    /// Persists what <paramref name="source"/> sent up to <paramref name="upTo"/>. The write starts at once, unless the
+    /// last one started less time ago than it took (capped at a quarter of the commit interval): storage that answers
+    /// slowly is busy, and the flushes of the other partitions that arrive meanwhile share the one write.
+    /// </summary>
     public async Task<SinkReceipt> FlushAsync(string source, Guid expectedActivation, long upTo)
     {
         if (PersistedMark(source) < upTo)
         {
-            await WriteAsync(_version);
+            await PersistAsync(Math.Min(_lastWriteTookMs, _writeEveryMs / 4));
         }
 
         return Receipt(source, accepted: expectedActivation == _activation);
@@ -146,10 +152,12 @@ internal abstract partial class SinkGrain<TState>(IPersistentState<TState> state
     /// follow records, it writes at most once per commit interval: callers arriving within one share the write at
     /// its end, so a grain that many others deliver to costs storage one write per interval, not one per delivery.
     /// </summary>
-    protected async Task PersistAsync()
+    protected Task PersistAsync() => PersistAsync(_writeEveryMs);
+
+    private async Task PersistAsync(long spacingMs)
     {
         var applied = _version;
-        var wait = _lastWriteStartedMs + _writeEveryMs - Environment.TickCount64;
+        var wait = _lastWriteStartedMs + spacingMs - Environment.TickCount64;
         if (wait > 0 && _persistedVersion < applied)
         {
             await Task.Delay(TimeSpan.FromMilliseconds(wait));
@@ -198,6 +206,7 @@ internal abstract partial class SinkGrain<TState>(IPersistentState<TState> state
             var write = state.WriteStateAsync();
             _writing = write;
             await write;
+            _lastWriteTookMs = Environment.TickCount64 - _lastWriteStartedMs;
             _persistedVersion = writing;
             _persistedMarks = marks;
         }

@@ -44,6 +44,7 @@ public static class SiloBuilderExtensions
                     table,
                     sp.GetRequiredService<IOptions<ClusterOptions>>().Value.ServiceId,
                     TableBatchGrainStorage.DefaultPartitions,
+                    maxConnections,
                     new OrleansGrainStorageSerializer(sp.GetRequiredService<Serializer>()),
                     sp.GetRequiredService<IActivatorProvider>(),
                     sp.GetRequiredService<ILogger<TableBatchGrainStorage>>()));

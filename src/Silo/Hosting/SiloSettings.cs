@@ -32,7 +32,8 @@ public static class SiloSettings
     /// <summary>
     /// Connections to the table service per silo for grain state and checkpoints (<c>Storage:MaxConnections</c>).
     /// Requests beyond them wait in the silo: a table service sent thousands of writes at once answers them all
-    /// late, and the SDK's timeouts and retries make it worse.
+    /// late, and the SDK's timeouts and retries make it worse. State transactions wait before their writes are
+    /// taken, so that the writes queued meanwhile join them.
     /// </summary>
     public static int StorageMaxConnections(IConfiguration config) => AtLeastOne(config, "Storage:MaxConnections", 16);
 

@@ -24,6 +24,7 @@ internal sealed partial class TableBatchGrainStorage(
     TableClient table,
     string serviceId,
     int partitions,
+    int maxInFlight,
     IGrainStorageSerializer serializer,
     IActivatorProvider activators,
     ILogger<TableBatchGrainStorage> logger) : IGrainStorage, ILifecycleParticipant<ISiloLifecycle>
@@ -50,6 +51,7 @@ internal sealed partial class TableBatchGrainStorage(
 
     private readonly Partition[] _partitions = [.. Enumerable.Range(0, partitions)
         .Select(p => new Partition(Escape(string.Create(CultureInfo.InvariantCulture, $"{serviceId}_{p:D3}"))))];
+    private readonly SemaphoreSlim _inFlight = new(maxInFlight);
     private Task? _tableReady;
 
     /// <summary>The table is created while the silo starts: a storage it cannot reach stops startup.</summary>
@@ -220,33 +222,45 @@ internal sealed partial class TableBatchGrainStorage(
         return write.Done.Task;
     }
 
-    /// <summary>Sends what queued for one partition, a transaction at a time, until nothing is left.</summary>
+    /// <summary>
+    /// Sends what queued for one partition, a transaction at a time, until nothing is left. A transaction's writes are
+    /// taken only once it may go (at most <c>maxInFlight</c> transactions are out at once, over all partitions), so
+    /// the writes that queue while storage is busy join it rather than waiting in transactions of their own.
+    /// </summary>
     private async Task DrainAsync(Partition partition)
     {
         while (true)
         {
-            var batch = new List<Write>();
-            lock (partition)
+            await _inFlight.WaitAsync();
+            try
             {
-                var rows = new HashSet<string>(StringComparer.Ordinal);
-                var bytes = 0;
-                while (partition.Queue.TryPeek(out var next)
-                    && batch.Count < MaxActions
-                    && (batch.Count == 0 || bytes + next.Bytes <= MaxTransactionBytes)
-                    && rows.Add(next.RowKey))
+                var batch = new List<Write>();
+                lock (partition)
                 {
-                    batch.Add(partition.Queue.Dequeue());
-                    bytes += next.Bytes;
+                    var rows = new HashSet<string>(StringComparer.Ordinal);
+                    var bytes = 0;
+                    while (partition.Queue.TryPeek(out var next)
+                        && batch.Count < MaxActions
+                        && (batch.Count == 0 || bytes + next.Bytes <= MaxTransactionBytes)
+                        && rows.Add(next.RowKey))
+                    {
+                        batch.Add(partition.Queue.Dequeue());
+                        bytes += next.Bytes;
+                    }
+
+                    if (batch.Count == 0)
+                    {
+                        partition.Sending = false;
+                        return;
+                    }
                 }
 
-                if (batch.Count == 0)
-                {
-                    partition.Sending = false;
-                    return;
-                }
+                await SendAsync(batch);
             }
-
-            await SendAsync(batch);
+            finally
+            {
+                _inFlight.Release();
+            }
         }
     }
 

@@ -116,6 +116,7 @@ public sealed class TableBatchGrainStorageTests
             table,
             "tests",
             partitions,
+            16,
             new OrleansGrainStorageSerializer(services.GetRequiredService<Serializer>()),
             services.GetRequiredService<IActivatorProvider>(),
             NullLogger<TableBatchGrainStorage>.Instance);
