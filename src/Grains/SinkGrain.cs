@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Orleans;
@@ -65,14 +66,18 @@ internal abstract partial class SinkGrain<TState>(IPersistentState<TState> state
 
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
-        try
+        // State in silo memory stops with the silo; for such state the dispatchers' resends cover what is unpersisted.
+        if (reason.ReasonCode != DeactivationReasonCode.ShuttingDown || ServiceProvider.GetService<VolatileGrainState>() is null)
         {
-            await WriteAsync(_version);
-        }
-        catch (Exception ex) when (ex is not OutOfMemoryException)
-        {
-            // Nothing is lost: the dispatcher sees the new activation id and sends the unpersisted records again.
-            LogWriteOnDeactivateFailed(ex, this.GetPrimaryKeyString());
+            try
+            {
+                await WriteAsync(_version);
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                // Nothing is lost: the dispatcher sees the new activation id and sends the unpersisted records again.
+                LogWriteOnDeactivateFailed(ex, this.GetPrimaryKeyString());
+            }
         }
 
         await base.OnDeactivateAsync(reason, cancellationToken);

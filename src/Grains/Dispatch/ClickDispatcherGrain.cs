@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Orleans;
@@ -10,8 +11,8 @@ namespace OrleansStreams.Grains.Dispatch;
 /// <summary>Processes one partition of <c>clicks</c>: each click goes to its user.</summary>
 [ImplicitStreamSubscription(Topics.Clicks)]
 [PreferLocalPlacement]
-internal sealed class ClickDispatcherGrain(IOptions<ProcessingOptions> options, IOptions<WindowOptions> windows, KafkaOutput output, WatermarkCache watermarks, PipelineMetrics metrics, ILogger<ClickDispatcherGrain> logger)
-    : PartitionDispatcherGrain<ClickEvent>(options, windows, output, watermarks, metrics, logger), IClickDispatcherGrain
+internal sealed class ClickDispatcherGrain(IOptions<ProcessingOptions> options, IOptions<WindowOptions> windows, KafkaOutput output, WatermarkCache watermarks, PipelineMetrics metrics, IHostApplicationLifetime lifetime, ILogger<ClickDispatcherGrain> logger)
+    : PartitionDispatcherGrain<ClickEvent>(options, windows, output, watermarks, metrics, lifetime, logger), IClickDispatcherGrain
 {
     protected override string Topic => Topics.Clicks;
 

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Orleans;
@@ -10,8 +11,8 @@ namespace OrleansStreams.Grains.Dispatch;
 /// <summary>Processes one partition of <c>pageviews</c>: each view counts for its URL and its user.</summary>
 [ImplicitStreamSubscription(Topics.PageViews)]
 [PreferLocalPlacement]
-internal sealed class PageViewDispatcherGrain(IOptions<ProcessingOptions> options, IOptions<WindowOptions> windows, KafkaOutput output, WatermarkCache watermarks, PipelineMetrics metrics, ILogger<PageViewDispatcherGrain> logger)
-    : PartitionDispatcherGrain<PageView>(options, windows, output, watermarks, metrics, logger), IPageViewDispatcherGrain
+internal sealed class PageViewDispatcherGrain(IOptions<ProcessingOptions> options, IOptions<WindowOptions> windows, KafkaOutput output, WatermarkCache watermarks, PipelineMetrics metrics, IHostApplicationLifetime lifetime, ILogger<PageViewDispatcherGrain> logger)
+    : PartitionDispatcherGrain<PageView>(options, windows, output, watermarks, metrics, lifetime, logger), IPageViewDispatcherGrain
 {
     protected override string Topic => Topics.PageViews;
 

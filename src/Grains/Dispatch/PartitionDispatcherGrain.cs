@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Orleans;
@@ -31,6 +32,7 @@ internal abstract partial class PartitionDispatcherGrain<TEvent>(
     KafkaOutput output,
     WatermarkCache watermarks,
     PipelineMetrics metrics,
+    IHostApplicationLifetime lifetime,
     ILogger logger) : Grain, IPartitionDispatcherGrain, IAsyncBatchObserver<KafkaBatchContainer>, IStreamSubscriptionObserver
 {
     private static readonly TimeSpan RewindRetry = TimeSpan.FromSeconds(10);
@@ -97,7 +99,7 @@ internal abstract partial class PartitionDispatcherGrain<TEvent>(
             (grain, source, expected, items) => ((IDeadLetterGrain)grain).ApplyDeadLettersAsync(source, expected, items));
         _progress = [.. _routes, _deadLetters];
         _consumed = metrics.MessagesConsumed.WithLabels(Topic, _partition.ToString(CultureInfo.InvariantCulture));
-        _calls = new TargetCalls(new RetryPolicy(options.Value.MaxRetries, options.Value.RetryBaseDelay, logger), options.Value.MaxCallsInFlight);
+        _calls = new TargetCalls(new RetryPolicy(options.Value.MaxRetries, options.Value.RetryBaseDelay, logger), options.Value.MaxCallsInFlight, lifetime.ApplicationStopping);
         _checkpoint = KafkaCheckpoints.Get(GrainFactory, Topics.StreamProvider, Topic, _partition);
         _watermark = GrainFactory.GetGrain<IWatermarkGrain>(Topic);
         _committed = (await _checkpoint.GetAsync()).NextOffset;

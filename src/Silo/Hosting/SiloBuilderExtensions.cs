@@ -58,6 +58,7 @@ public static class SiloBuilderExtensions
                 break;
             default:
                 silo.AddMemoryGrainStorage(GrainStorage.Name, options => options.NumStorageGrains = 64);
+                silo.Services.AddSingleton<VolatileGrainState>();
                 silo.AddMemoryGrainStorage(KafkaCheckpoints.StorageName);
                 BinaryState(silo, GrainStorage.Name);
                 BinaryState(silo, KafkaCheckpoints.StorageName);

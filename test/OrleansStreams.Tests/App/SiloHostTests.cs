@@ -7,8 +7,10 @@ using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using OrleansStreams.Silo;
 using OrleansStreams.Tests.Infrastructure;
+using OrleansStreams.Tests.Monitoring;
 
 namespace OrleansStreams.Tests.App;
 
@@ -68,9 +70,10 @@ public sealed class SiloHostTests
     }
 
     [Fact]
-    public async Task dev_mode_counts_demo_traffic_and_serves_totals_over_http()
+    public async Task dev_mode_counts_demo_traffic_and_serves_totals_over_http_and_stops_without_writing_state_it_cannot_keep()
     {
-        await using var app = Build(("Generator:RatePerSecond", "500"));
+        var logs = new CapturingLoggerProvider();
+        await using var app = Build(builder => builder.Logging.AddProvider(logs), ("Generator:RatePerSecond", "500"));
         await app.StartAsync();
         try
         {
@@ -89,6 +92,11 @@ public sealed class SiloHostTests
         {
             await app.StopAsync();
         }
+
+        // In-memory state stops with the silo, and so do the storage grains that hold it: the grains stopping with
+        // them do not try to write it there.
+        Assert.NotEmpty(logs.Messages);
+        Assert.DoesNotContain(logs.Messages, m => m.Contains("while deactivating", StringComparison.Ordinal));
     }
 
     private static IEnumerable<string> Flatten(Exception ex)

@@ -52,6 +52,33 @@ public sealed class TargetCallsTests
     }
 
     [Fact]
+    public async Task once_the_silo_is_stopping_a_fault_is_not_retried_and_frees_its_slot()
+    {
+        using var stopping = new CancellationTokenSource();
+        var calls = new TargetCalls(new RetryPolicy(3, TimeSpan.FromMinutes(1), NullLogger.Instance), maxInFlight: 1, stopping.Token);
+        var attempts = 0;
+        var first = calls.RunAsync("test", () =>
+        {
+            attempts++;
+            throw new TimeoutException("the target's silo is gone");
+        });
+
+        // Waiting out its backoff when the silo begins to stop: the wait ends, and the call fails with it.
+        await Task.Delay(100);
+        await stopping.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => first);
+
+        // A fault that comes once the silo is stopping is the call's own failure, at the first attempt.
+        await Assert.ThrowsAsync<TimeoutException>(() => calls.RunAsync("test", () =>
+        {
+            attempts++;
+            throw new TimeoutException("the target's silo is gone");
+        }));
+        Assert.Equal(2, attempts);
+        await calls.RunAsync("test", () => Task.CompletedTask);
+    }
+
+    [Fact]
     public Task a_processing_error_is_not_retried_here_and_frees_its_slot() =>
         AssertNotRetriedAndSlotFreedAsync(new RecordProcessingException(7, "bad url"));
 
