@@ -1,3 +1,5 @@
+using Microsoft.Extensions.Hosting;
+
 namespace OrleansStreams.Grains;
 
 /// <summary>Names of the grain storages the application's grains use.</summary>
@@ -9,6 +11,10 @@ public static class GrainStorage
 
 /// <summary>
 /// Registered when grain state is kept in silo memory (dev mode). Such state does not outlive the silo, and the storage
-/// grains that hold it stop with it: grains deactivated because the silo stops do not write it.
+/// grains that hold it stop with it: once the silo is stopping, grains do not write it and dispatchers do not commit.
 /// </summary>
-public sealed class VolatileGrainState;
+public sealed class VolatileGrainState(IHostApplicationLifetime lifetime)
+{
+    /// <summary>Whether the silo is stopping: state written now would be lost, or fail to reach storage already gone.</summary>
+    public bool Lost => lifetime.ApplicationStopping.IsCancellationRequested;
+}

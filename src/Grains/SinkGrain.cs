@@ -36,6 +36,7 @@ internal abstract partial class SinkGrain<TState>(IPersistentState<TState> state
     private Dictionary<string, long> _persistedMarks = [];
     private long _lastWriteStartedMs = Environment.TickCount64;
     private long _lastWriteTookMs;
+    private VolatileGrainState? _volatile;
     private Task? _writing;
 
     protected TState State => state.State;
@@ -45,6 +46,7 @@ internal abstract partial class SinkGrain<TState>(IPersistentState<TState> state
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
+        _volatile = ServiceProvider.GetService<VolatileGrainState>();
         _persistedMarks = new Dictionary<string, long>(State.HighWaterMarks, StringComparer.Ordinal);
         return base.OnActivateAsync(cancellationToken);
     }
@@ -66,18 +68,14 @@ internal abstract partial class SinkGrain<TState>(IPersistentState<TState> state
 
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
-        // State in silo memory stops with the silo; for such state the dispatchers' resends cover what is unpersisted.
-        if (reason.ReasonCode != DeactivationReasonCode.ShuttingDown || ServiceProvider.GetService<VolatileGrainState>() is null)
+        try
         {
-            try
-            {
-                await WriteAsync(_version);
-            }
-            catch (Exception ex) when (ex is not OutOfMemoryException)
-            {
-                // Nothing is lost: the dispatcher sees the new activation id and sends the unpersisted records again.
-                LogWriteOnDeactivateFailed(ex, this.GetPrimaryKeyString());
-            }
+            await WriteAsync(_version);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            // Nothing is lost: the dispatcher sees the new activation id and sends the unpersisted records again.
+            LogWriteOnDeactivateFailed(ex, this.GetPrimaryKeyString());
         }
 
         await base.OnDeactivateAsync(reason, cancellationToken);
@@ -188,7 +186,8 @@ internal abstract partial class SinkGrain<TState>(IPersistentState<TState> state
     /// </summary>
     private async Task WriteAsync(long version)
     {
-        while (_persistedVersion < version)
+        // State in silo memory stops with the silo: nothing to keep it in (the dispatchers resend what is unpersisted).
+        while (_persistedVersion < version && _volatile?.Lost != true)
         {
             if (_writing is { IsCompleted: false } previous)
             {

@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Orleans;
@@ -47,6 +48,7 @@ internal sealed partial class UserGrain(
     JoinBufferGauge gauge,
     KafkaOutput output,
     PipelineMetrics metrics,
+    IHostApplicationLifetime lifetime,
     ILogger<UserGrain> logger) : SinkGrain<UserState>(state, processing, logger), IUserGrain
 {
     private static readonly TimeSpan ExpiryCheck = TimeSpan.FromSeconds(5);
@@ -189,12 +191,18 @@ internal sealed partial class UserGrain(
 
     private async Task DeliverInBackgroundAsync()
     {
-        for (var attempt = 0; State.Outbox.Count > 0 && !_deactivating;)
+        // Once the silo is stopping, the results wait in the state for the next activation.
+        for (var attempt = 0; State.Outbox.Count > 0 && !_deactivating && !lifetime.ApplicationStopping.IsCancellationRequested;)
         {
             try
             {
                 await DeliverOutboxAsync();
                 attempt = 0;
+            }
+            catch (Exception) when (lifetime.ApplicationStopping.IsCancellationRequested)
+            {
+                // The silo stopped under the delivery: the results wait in the state for the next activation.
+                return;
             }
             catch (Exception ex) when (ex is not OutOfMemoryException)
             {

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -67,6 +68,7 @@ internal abstract partial class PartitionDispatcherGrain<TEvent>(
     private long _maxEventMs = long.MinValue;
     private bool _sawEvents;
     private Counter.Child _consumed = null!;
+    private VolatileGrainState? _volatile;
 
     protected abstract string Topic { get; }
 
@@ -98,6 +100,7 @@ internal abstract partial class PartitionDispatcherGrain<TEvent>(
             key => GrainFactory.GetKeyed<IDeadLetterGrain>(key),
             (grain, source, expected, items) => ((IDeadLetterGrain)grain).ApplyDeadLettersAsync(source, expected, items));
         _progress = [.. _routes, _deadLetters];
+        _volatile = ServiceProvider.GetService<VolatileGrainState>();
         _consumed = metrics.MessagesConsumed.WithLabels(Topic, _partition.ToString(CultureInfo.InvariantCulture));
         _calls = new TargetCalls(new RetryPolicy(options.Value.MaxRetries, options.Value.RetryBaseDelay, logger), options.Value.MaxCallsInFlight, lifetime.ApplicationStopping);
         _checkpoint = KafkaCheckpoints.Get(GrainFactory, Topics.StreamProvider, Topic, _partition);
@@ -273,7 +276,9 @@ internal abstract partial class PartitionDispatcherGrain<TEvent>(
     /// report what they persisted on their own; those that got nothing since the last commit are asked to flush.
     /// </summary>
     public Task CommitAsync() =>
-        _committing is { IsCompleted: false } running ? running : _committing = CommitOnceAsync();
+        _committing is { IsCompleted: false } running ? running
+        : _volatile?.Lost == true ? Task.CompletedTask
+        : _committing = CommitOnceAsync();
 
     private async Task CommitOnceAsync()
     {
