@@ -199,7 +199,7 @@ internal sealed partial class UserGrain(
                 await DeliverOutboxAsync();
                 attempt = 0;
             }
-            catch (Exception) when (lifetime.ApplicationStopping.IsCancellationRequested)
+            catch (Exception ex) when (ex is not OutOfMemoryException && lifetime.ApplicationStopping.IsCancellationRequested)
             {
                 // The silo stopped under the delivery: the results wait in the state for the next activation.
                 return;
