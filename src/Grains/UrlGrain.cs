@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Orleans;
@@ -45,6 +46,7 @@ internal sealed partial class UrlGrain(
     WatermarkCache watermark,
     KafkaOutput output,
     PipelineMetrics metrics,
+    IHostApplicationLifetime lifetime,
     ILogger<UrlGrain> logger) : SinkGrain<UrlState>(state, processing, logger), IUrlGrain
 {
     private static readonly TimeSpan CloseCheck = TimeSpan.FromSeconds(1);
@@ -120,7 +122,9 @@ internal sealed partial class UrlGrain(
     private async Task CloseWindowsAsync()
     {
         var sinceReport = DateTime.UtcNow - _reportedAt;
-        if (sinceReport >= IndexRefresh || (State.Total != _reportedTotal && sinceReport >= IndexReport))
+        // Not while the silo stops: the index is stopping too, and learns the total again from the next activation.
+        if ((sinceReport >= IndexRefresh || (State.Total != _reportedTotal && sinceReport >= IndexReport))
+            && !lifetime.ApplicationStopping.IsCancellationRequested)
         {
             _reportedTotal = State.Total;
             _reportedAt = DateTime.UtcNow;
