@@ -64,3 +64,36 @@ public sealed class PipelineMetrics
     private static Histogram LatencyHistogram(IMetricFactory factory, string name, string help) =>
         factory.CreateHistogram(name, help, new HistogramConfiguration { Buckets = [.. LatencyBuckets] });
 }
+
+/// <summary>
+/// Observes a delivery's values in a histogram, each run of equal consecutive values at once: the records of one
+/// fetch share their fetch time, and records produced in the same millisecond share their age.
+/// </summary>
+internal struct RunLengthObservations(Histogram histogram)
+{
+    private double _value;
+    private long _count;
+
+    public void Add(double value)
+    {
+        if (_count > 0 && value == _value)
+        {
+            _count++;
+            return;
+        }
+
+        Flush();
+        _value = value;
+        _count = 1;
+    }
+
+    /// <summary>Observes the run still open; call once after the last value.</summary>
+    public void Flush()
+    {
+        if (_count > 0)
+        {
+            histogram.Observe(_value, _count);
+            _count = 0;
+        }
+    }
+}

@@ -241,23 +241,30 @@ internal abstract partial class PartitionDispatcherGrain<TEvent>(
         }
 
         var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        var processLatency = new RunLengthObservations(metrics.ProcessLatency);
+        var endToEndLatency = new RunLengthObservations(metrics.EndToEndLatency);
+        var eventTimeLag = new RunLengthObservations(metrics.EventTimeLag);
         foreach (var record in items)
         {
             if (record.FetchedAtMs > 0)
             {
-                metrics.ProcessLatency.Observe((now - record.FetchedAtMs) / 1000.0);
+                processLatency.Add((now - record.FetchedAtMs) / 1000.0);
             }
 
             if (record.TimestampMs > 0)
             {
-                metrics.EndToEndLatency.Observe(Math.Max(0, now - record.TimestampMs) / 1000.0);
+                endToEndLatency.Add(Math.Max(0, now - record.TimestampMs) / 1000.0);
             }
         }
 
         foreach (var e in events)
         {
-            metrics.EventTimeLag.Observe(Math.Max(0, (now - EventTime.ToMilliseconds(EventTimeOf(e.Event))) / 1000.0));
+            eventTimeLag.Add(Math.Max(0, (now - EventTime.ToMilliseconds(EventTimeOf(e.Event))) / 1000.0));
         }
+
+        processLatency.Flush();
+        endToEndLatency.Flush();
+        eventTimeLag.Flush();
 
         _consumed.Inc(items.Count);
 
