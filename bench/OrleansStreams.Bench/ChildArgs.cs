@@ -20,7 +20,7 @@ public sealed record ChildArgs(string Run, string BootstrapServers, string ColdB
 }
 
 /// <summary>The bench's command line.</summary>
-public sealed record BenchOptions(int Views, int HighCardinalityViews, TimeSpan LiveDuration, string OutputFolder, string[] Only, string[] Datasets)
+public sealed record BenchOptions(int Views, int HighCardinalityViews, TimeSpan LiveDuration, string OutputFolder, string[] Only, string[] Datasets, bool Profile = false)
 {
     /// <summary>Views in the main datasets: below the embedded Kafka's 5 MB per partition on 8 partitions.</summary>
     public const int DefaultViews = 320_000;
@@ -39,8 +39,9 @@ public sealed record BenchOptions(int Views, int HighCardinalityViews, TimeSpan 
                 "--out" => options with { OutputFolder = Path.GetFullPath(args[++i]) },
                 "--only" => options with { Only = args[++i].Split(',') },
                 "--datasets" => options with { Datasets = args[++i].Split(';') },
+                "--profile" => options with { Profile = true },
                 _ => throw new ArgumentException(
-                    $"Unknown option '{args[i]}'. Options: --quick, --views N, --high-cardinality-views N, --live-seconds S, --out FOLDER, --only run[,run], --datasets text[;text] (part of a dataset's name)"),
+                    $"Unknown option '{args[i]}'. Options: --quick, --views N, --high-cardinality-views N, --live-seconds S, --out FOLDER, --only run[,run], --datasets text[;text] (part of a dataset's name), --profile (pipeline runs under Linux perf)"),
             };
         }
 

@@ -34,6 +34,12 @@ public static class Orchestrator
             ("pipeline", users1M),
         ];
 
+        if (options.Profile)
+        {
+            // Before anything runs: without perf, say so at once.
+            Profiler.PerfPath();
+        }
+
         var machine = Machine.Describe();
         Console.WriteLine(machine);
         var results = new List<RunResult>();
@@ -95,7 +101,8 @@ public static class Orchestrator
         try
         {
             var child = new ChildArgs(run == "pipeline-azure" ? "pipeline" : run, kafka.BootstrapServers, cold.BootstrapServers, oraclePath, options.LiveDuration, azurite?.ConnectionString);
-            return await RunChildAsync(child);
+            // Only the pipeline is profiled: the question a profile answers is where its time goes.
+            return await RunChildAsync(child, options.Profile && child.Run == "pipeline" ? Path.Combine(work, $"{run}.perf.data") : null);
         }
         finally
         {
@@ -118,7 +125,8 @@ public static class Orchestrator
         return Dataset.Produce(kafka.BootstrapServers, data);
     }
 
-    private static async Task<RunResult> RunChildAsync(ChildArgs child)
+    /// <summary>Runs one measurement in a child process; under perf, recording to <paramref name="perfData"/>, if given.</summary>
+    private static async Task<RunResult> RunChildAsync(ChildArgs child, string? perfData)
     {
         var start = new ProcessStartInfo(Environment.ProcessPath ?? throw new InvalidOperationException("No path to this program."))
         {
@@ -129,6 +137,12 @@ public static class Orchestrator
         foreach (var arg in child.ToArgs())
         {
             start.ArgumentList.Add(arg);
+        }
+
+        var mapsBefore = perfData is null ? [] : Profiler.PerfMaps();
+        if (perfData is not null)
+        {
+            Profiler.Wrap(start, perfData);
         }
 
         using var process = Process.Start(start) ?? throw new InvalidOperationException("Could not start a measurement process.");
@@ -180,8 +194,15 @@ public static class Orchestrator
         }
 
         process.WaitForExit();
-        return result ?? throw new InvalidOperationException(
-            $"Run {child.Run} ended (exit {(process.HasExited ? process.ExitCode : -1)}) without a result (its output: {logPath}):{Environment.NewLine}{string.Join(Environment.NewLine, tail)}");
+        if (result is null)
+        {
+            throw new InvalidOperationException(
+                $"Run {child.Run} ended (exit {(process.HasExited ? process.ExitCode : -1)}) without a result (its output: {logPath}):{Environment.NewLine}{string.Join(Environment.NewLine, tail)}");
+        }
+
+        return perfData is not null && result is { MeasuredFromMs: { } from, MeasuredToMs: { } to }
+            ? result with { Profile = await Profiler.AnalyzeAsync(perfData, from, to, mapsBefore) }
+            : result;
     }
 }
 

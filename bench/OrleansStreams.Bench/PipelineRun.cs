@@ -86,7 +86,7 @@ public static class PipelineRun
             var storageName = args.StorageConnectionString is null ? "in-memory" : "Azure Table (Azurite)";
             return new RunResult($"OrleansStreams ({storageName})", spec.Name, spec.Partitions, spec.Users, oracle.Records, seconds, rate,
                 rate / 2, latency.QuantileMs(0.5), latency.QuantileMs(0.99), ProcessStats.PeakMemoryMb(), checks.AllPassed, checks.ToString(),
-                progress.FirstAppliedSeconds, progress.AllAppliedSeconds);
+                progress.FirstAppliedSeconds, progress.AllAppliedSeconds, MeasuredFromMs: progress.FromMs, MeasuredToMs: progress.ToMs);
         }
         finally
         {
@@ -95,8 +95,11 @@ public static class PipelineRun
         }
     }
 
-    /// <summary>How far a run got: all times in seconds from the moment the first record was read from Kafka.</summary>
-    private sealed record Progress(double Seconds, long Processed, double FirstAppliedSeconds, double AllAppliedSeconds);
+    /// <summary>
+    /// How far a run got: times in seconds from the moment the first record was read from Kafka, which was
+    /// <paramref name="FromMs"/> (Unix epoch milliseconds); <paramref name="ToMs"/> is when all were durable.
+    /// </summary>
+    private sealed record Progress(double Seconds, long Processed, double FirstAppliedSeconds, double AllAppliedSeconds, long FromMs, long ToMs);
 
     /// <summary>
     /// Waits until the partitions' processors have taken <paramref name="records"/> records and committed them
@@ -142,7 +145,7 @@ public static class PipelineRun
                     Console.Error.WriteLine($"CPU {(Process.GetCurrentProcess().TotalProcessorTime - cpuAtStart).TotalSeconds:F2}s while waiting for {records} records");
                 }
 
-                return new Progress((nowMs - fetched) / 1000.0, processed, (firstAppliedAtMs - fetched) / 1000.0, (allAppliedAtMs - fetched) / 1000.0);
+                return new Progress((nowMs - fetched) / 1000.0, processed, (firstAppliedAtMs - fetched) / 1000.0, (allAppliedAtMs - fetched) / 1000.0, fetched, nowMs);
             }
 
             await Task.Delay(50);

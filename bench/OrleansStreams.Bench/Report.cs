@@ -11,6 +11,9 @@ public static class Report
     public const string ChartFile = "throughput-latency.png";
     public const string DataFile = "results.json";
 
+    /// <summary>Where, under the results, the README's profiling command writes its own report.</summary>
+    public const string ProfileFolder = "profile";
+
     /// <summary>Everything a report is made from, saved next to it so that it can be drawn again.</summary>
     public sealed record Data(DateTime MeasuredAt, string Machine, BenchOptions Options, List<RunResult> Results, string? PipelineSettings = null);
 
@@ -25,7 +28,7 @@ public static class Report
     {
         Directory.CreateDirectory(folder);
         File.WriteAllBytes(Path.Combine(folder, DataFile), System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(data, new System.Text.Json.JsonSerializerOptions { WriteIndented = true }));
-        File.WriteAllText(Path.Combine(folder, MarkdownFile), Markdown(data));
+        File.WriteAllText(Path.Combine(folder, MarkdownFile), Markdown(data, File.Exists(Path.Combine(folder, ProfileFolder, MarkdownFile))));
         if (data.Results.Count > 0)
         {
             Chart(data.Results).SavePng(Path.Combine(folder, ChartFile), 1600, 1200);
@@ -40,7 +43,7 @@ public static class Report
     public static RunResult? PeerOf(IReadOnlyList<RunResult> results, RunResult run) =>
         results.FirstOrDefault(r => r.Dataset == run.Dataset && r.Run.StartsWith("Streamiz", StringComparison.Ordinal) && r.Run.Contains("exactly-once", StringComparison.Ordinal));
 
-    private static string Markdown(Data data)
+    private static string Markdown(Data data, bool profileNextToIt)
     {
         var (machine, options, results) = (data.Machine, data.Options, data.Results);
         var md = new StringBuilder();
@@ -73,7 +76,9 @@ public static class Report
             if (peer is not null)
             {
                 var factor = inMemory ? 10 : 5;
-                md.AppendLine(CultureInfo.InvariantCulture, $"- {r.Run} at ≥ {factor}× the peer's exactly-once rate: {r.RecordsPerSecond / peer.RecordsPerSecond:N1}× — {(r.RecordsPerSecond >= factor * peer.RecordsPerSecond ? "met" : "not met")}.");
+                var needed = factor * peer.RecordsPerSecond;
+                var ofCeiling = ceiling is null ? string.Empty : string.Create(CultureInfo.InvariantCulture, $", {needed / ceiling.RecordsPerSecond:P0} of the ceiling's rate, which only reads and parses");
+                md.AppendLine(CultureInfo.InvariantCulture, $"- {r.Run} at ≥ {factor}× the peer's exactly-once rate: {r.RecordsPerSecond / peer.RecordsPerSecond:N1}× — {(r.RecordsPerSecond >= needed ? "met" : "not met")} (it needs {needed:N0} records/s{ofCeiling}).");
             }
         }
 
@@ -82,6 +87,14 @@ public static class Report
             "| run | dataset | first records applied | all applied | all durable |\n|---|---|---:|---:|---:|",
             results.Where(r => r.FirstAppliedSeconds is not null && r.AllAppliedSeconds is not null)
                 .Select(r => string.Create(CultureInfo.InvariantCulture, $"| {r.Run} | {r.Dataset} | {r.FirstAppliedSeconds:N2} | {r.AllAppliedSeconds:N2} | {r.Seconds:N2} |")));
+        var profiled = results.Where(r => r.Profile is { Samples: > 0 }).ToList();
+        Section(md, "Where the CPU goes",
+            $"Measured with `--profile`: each pipeline process ran under Linux perf, sampling every thread's call stack {Profiler.Frequency} times a second (which slows it: its records/s above are lower than without). Of the samples taken during the measured run, each counts in the first part of the system that a frame of its stack names, from the innermost out: an allocation counts with the code that made it, framework code with its caller. The garbage collector's own threads count apart. CPU seconds are the samples over the sampling rate, all threads together.",
+            $"| part | {string.Join(" | ", profiled.Select(r => $"{r.Run}, {r.Dataset}"))} |\n|---|{string.Concat(profiled.Select(_ => "---:|"))}",
+            profiled.Count == 0 ? [] : profiled.SelectMany(r => r.Profile!.Shares.Select(s => s.Part)).Distinct()
+                .OrderByDescending(part => profiled.Sum(r => Share(r, part)))
+                .Select(part => $"| {part} | {string.Join(" | ", profiled.Select(r => Share(r, part).ToString("P1", CultureInfo.InvariantCulture)))} |")
+                .Append($"| CPU seconds sampled | {string.Join(" | ", profiled.Select(r => (r.Profile!.Samples / (double)Profiler.Frequency).ToString("N2", CultureInfo.InvariantCulture)))} |"));
         Section(md, "Cold runs",
             "The same dataset read first in a fresh process: what a system does just after it starts, compiling its code as it goes (every system runs with tiered compilation off, as the silo does).",
             "| run | dataset | cold records/s | measured records/s | cold / measured |\n|---|---|---:|---:|---:|",
@@ -91,6 +104,11 @@ public static class Report
         md.AppendLine().AppendLine("## How to read it").AppendLine();
         md.AppendLine("- records/s: records of the dataset divided by the time from the first record read from Kafka to the last processed (for the pipeline, until every partition's durable offset has reached the end: every effect persisted; the peer reads only `pageviews`, its job's input; the others read `pageviews` and `clicks`).");
         md.AppendLine("- Latency: from the record's Kafka timestamp (set when produced) to its effect (ceiling: consumed and parsed; pipeline: applied in the URL and user grains; peer: the window count updated), while valid views are produced at half the measured rate. Percentiles are interpolated in the pipeline's histogram buckets (as Prometheus' `histogram_quantile`), the same for every run.");
+        if (profileNextToIt)
+        {
+            md.AppendLine(CultureInfo.InvariantCulture, $"- Where the pipeline's CPU goes: [{ProfileFolder}/{MarkdownFile}]({ProfileFolder}/{MarkdownFile}), measured with `dotnet run -c Release --project bench/OrleansStreams.Bench -- --profile --only pipeline,pipeline-azure --out bench/results/{ProfileFolder}` (needs Linux perf).");
+        }
+
         md.AppendLine("- Peak memory: the measuring process's peak resident set (VmHWM). The embedded Kafka lives in the bench's parent process and is not counted.");
         md.AppendLine(CultureInfo.InvariantCulture, $"- The 1M-users dataset has {options.HighCardinalityViews:N0} views drawn from a million users, so most views are a user's first: it measures the cost of new keys.");
         return md.ToString();
@@ -113,6 +131,9 @@ public static class Report
             md.AppendLine(line);
         }
     }
+
+    private static double Share(RunResult run, string part) =>
+        run.Profile?.Shares.FirstOrDefault(s => s.Part == part)?.Fraction ?? 0;
 
     private static string Ratio(RunResult run, RunResult? baseline, bool percent) =>
         baseline is null || ReferenceEquals(run, baseline) || baseline.RecordsPerSecond <= 0

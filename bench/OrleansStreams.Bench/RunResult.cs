@@ -7,6 +7,8 @@ namespace OrleansStreams.Bench;
 /// its first record read, its first records were applied (<paramref name="FirstAppliedSeconds"/>) and all of them
 /// (<paramref name="AllAppliedSeconds"/>); <paramref name="Seconds"/> runs on until all are durable.
 /// <paramref name="ColdRecordsPerSecond"/> is the rate of the same system's first run in its process.
+/// <paramref name="MeasuredFromMs"/> and <paramref name="MeasuredToMs"/> (Unix epoch milliseconds) bound the pipeline's
+/// measured run; <paramref name="Profile"/> is where its CPU went, when the bench ran with <c>--profile</c>.
 /// </summary>
 public sealed record RunResult(
     string Run,
@@ -24,7 +26,10 @@ public sealed record RunResult(
     string Checks,
     double? FirstAppliedSeconds = null,
     double? AllAppliedSeconds = null,
-    double? ColdRecordsPerSecond = null)
+    double? ColdRecordsPerSecond = null,
+    long? MeasuredFromMs = null,
+    long? MeasuredToMs = null,
+    Profiler.CpuProfile? Profile = null)
 {
     public const string Marker = "RESULT ";
 
