@@ -4,26 +4,35 @@ namespace OrleansStreams.Bench;
 
 /// <summary>
 /// What a child process measures, and against which Kafka and oracle: <paramref name="ColdBootstrapServers"/> is a
-/// second embedded Kafka holding the same dataset, which the child's system reads first, in a fresh process.
+/// second embedded Kafka holding the same dataset, which the child's system reads first, in a fresh process;
+/// <paramref name="RepeatBootstrapServers"/> are more copies, each measured the same way before the last
+/// (<paramref name="BootstrapServers"/>), after which latency is measured too.
 /// </summary>
-public sealed record ChildArgs(string Run, string BootstrapServers, string ColdBootstrapServers, string OraclePath, TimeSpan LiveDuration, string? StorageConnectionString)
+public sealed record ChildArgs(string Run, string BootstrapServers, string ColdBootstrapServers, string OraclePath, TimeSpan LiveDuration, string? StorageConnectionString, string[] RepeatBootstrapServers)
 {
     public string[] ToArgs() =>
-        ["child", Run, BootstrapServers, ColdBootstrapServers, OraclePath, LiveDuration.TotalSeconds.ToString(CultureInfo.InvariantCulture), StorageConnectionString ?? "-"];
+        ["child", Run, BootstrapServers, ColdBootstrapServers, OraclePath, LiveDuration.TotalSeconds.ToString(CultureInfo.InvariantCulture), StorageConnectionString ?? "-", string.Join(' ', RepeatBootstrapServers)];
 
-    public static ChildArgs Parse(string[] args) => args.Length == 6
-        ? new ChildArgs(args[0], args[1], args[2], args[3], TimeSpan.FromSeconds(double.Parse(args[4], CultureInfo.InvariantCulture)), args[5] == "-" ? null : args[5])
-        : throw new ArgumentException("usage: child <run> <bootstrap-servers> <cold-bootstrap-servers> <oracle-path> <live-seconds> <storage-connection-string|->");
+    public static ChildArgs Parse(string[] args) => args.Length == 7
+        ? new ChildArgs(args[0], args[1], args[2], args[3], TimeSpan.FromSeconds(double.Parse(args[4], CultureInfo.InvariantCulture)), args[5] == "-" ? null : args[5],
+            args[6].Split(' ', StringSplitOptions.RemoveEmptyEntries))
+        : throw new ArgumentException("usage: child <run> <bootstrap-servers> <cold-bootstrap-servers> <oracle-path> <live-seconds> <storage-connection-string|-> <repeat-bootstrap-servers, space-separated>");
 
     /// <summary>The same run against the Kafka read first, cold.</summary>
     public ChildArgs Cold => this with { BootstrapServers = ColdBootstrapServers };
+
+    /// <summary>The same run against each of the other copies measured.</summary>
+    public IEnumerable<ChildArgs> Repeats => RepeatBootstrapServers.Select(servers => this with { BootstrapServers = servers });
 }
 
 /// <summary>The bench's command line.</summary>
-public sealed record BenchOptions(int Views, int HighCardinalityViews, TimeSpan LiveDuration, string OutputFolder, string[] Only, string[] Datasets, bool Profile = false)
+public sealed record BenchOptions(int Views, int HighCardinalityViews, TimeSpan LiveDuration, string OutputFolder, string[] Only, string[] Datasets, bool Profile = false, int Runs = BenchOptions.DefaultRuns)
 {
     /// <summary>Views in the main datasets: below the embedded Kafka's 5 MB per partition on 8 partitions.</summary>
     public const int DefaultViews = 320_000;
+
+    /// <summary>Measured runs per system and dataset: the median is reported, as one short run varies by a third.</summary>
+    public const int DefaultRuns = 3;
 
     public static BenchOptions Parse(string[] args)
     {
@@ -32,7 +41,7 @@ public sealed record BenchOptions(int Views, int HighCardinalityViews, TimeSpan 
         {
             options = args[i] switch
             {
-                "--quick" => options with { Views = 100_000, HighCardinalityViews = 50_000, LiveDuration = TimeSpan.FromSeconds(5) },
+                "--quick" => options with { Views = 100_000, HighCardinalityViews = 50_000, LiveDuration = TimeSpan.FromSeconds(5), Runs = 1 },
                 "--views" => options with { Views = int.Parse(args[++i], CultureInfo.InvariantCulture) },
                 "--high-cardinality-views" => options with { HighCardinalityViews = int.Parse(args[++i], CultureInfo.InvariantCulture) },
                 "--live-seconds" => options with { LiveDuration = TimeSpan.FromSeconds(double.Parse(args[++i], CultureInfo.InvariantCulture)) },
@@ -40,8 +49,9 @@ public sealed record BenchOptions(int Views, int HighCardinalityViews, TimeSpan 
                 "--only" => options with { Only = args[++i].Split(',') },
                 "--datasets" => options with { Datasets = args[++i].Split(';') },
                 "--profile" => options with { Profile = true },
+                "--runs" => options with { Runs = Math.Max(1, int.Parse(args[++i], CultureInfo.InvariantCulture)) },
                 _ => throw new ArgumentException(
-                    $"Unknown option '{args[i]}'. Options: --quick, --views N, --high-cardinality-views N, --live-seconds S, --out FOLDER, --only run[,run], --datasets text[;text] (part of a dataset's name), --profile (pipeline runs under Linux perf)"),
+                    $"Unknown option '{args[i]}'. Options: --quick, --views N, --high-cardinality-views N, --live-seconds S, --out FOLDER, --only run[,run], --datasets text[;text] (part of a dataset's name), --profile (pipeline runs under Linux perf), --runs N (measured runs, median reported; default 3)"),
             };
         }
 

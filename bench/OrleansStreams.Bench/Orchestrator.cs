@@ -82,25 +82,40 @@ public static class Orchestrator
 
     private static async Task<RunResult> MeasureAsync(string run, DatasetSpec data, BenchOptions options, string work)
     {
-        // Two embedded Kafkas with the same dataset: the child reads the first cold, then the measured one.
-        using var cold = EmbeddedKafkaCluster.Start();
-        using var kafka = EmbeddedKafkaCluster.Start();
+        // Embedded Kafkas with the same dataset: the child reads the first cold, then measures each of the others.
+        var clusters = Enumerable.Range(0, 1 + options.Runs).Select(_ => EmbeddedKafkaCluster.Start()).ToList();
+        try
+        {
+            return await MeasureAsync(run, data, options, work, clusters[0], clusters[^1], clusters[1..^1]);
+        }
+        finally
+        {
+            clusters.ForEach(c => c.Dispose());
+        }
+    }
+
+    private static async Task<RunResult> MeasureAsync(string run, DatasetSpec data, BenchOptions options, string work, EmbeddedKafkaCluster cold, EmbeddedKafkaCluster kafka, List<EmbeddedKafkaCluster> repeats)
+    {
         var produce = Stopwatch.StartNew();
         var oracle = Produce(kafka, data);
-        var coldOracle = Produce(cold, data);
-        if (coldOracle.Records != oracle.Records || coldOracle.Conversions != oracle.Conversions)
+        foreach (var copy in repeats.Prepend(cold))
         {
-            throw new InvalidOperationException($"The dataset came out differently the second time: {coldOracle.Records} records, {coldOracle.Conversions} conversions.");
+            var again = Produce(copy, data);
+            if (again.Records != oracle.Records || again.Conversions != oracle.Conversions)
+            {
+                throw new InvalidOperationException($"The dataset came out differently in another copy: {again.Records} records, {again.Conversions} conversions.");
+            }
         }
 
-        Console.WriteLine($"   produced {oracle.Records:N0} records ({oracle.Bad:N0} malformed, {oracle.Clicks:N0} clicks, {oracle.DistinctUsers:N0} users, {oracle.Conversions:N0} conversions expected) twice in {produce.Elapsed.TotalSeconds:N1} s");
+        Console.WriteLine($"   produced {oracle.Records:N0} records ({oracle.Bad:N0} malformed, {oracle.Clicks:N0} clicks, {oracle.DistinctUsers:N0} users, {oracle.Conversions:N0} conversions expected) {2 + repeats.Count} times in {produce.Elapsed.TotalSeconds:N1} s");
         var oraclePath = Path.Combine(work, "oracle.json");
         oracle.Save(oraclePath);
 
         Azurite? azurite = run == "pipeline-azure" ? await Azurite.StartAsync() : null;
         try
         {
-            var child = new ChildArgs(run == "pipeline-azure" ? "pipeline" : run, kafka.BootstrapServers, cold.BootstrapServers, oraclePath, options.LiveDuration, azurite?.ConnectionString);
+            var child = new ChildArgs(run == "pipeline-azure" ? "pipeline" : run, kafka.BootstrapServers, cold.BootstrapServers, oraclePath, options.LiveDuration, azurite?.ConnectionString,
+                [.. repeats.Select(r => r.BootstrapServers)]);
             // Only the pipeline is profiled: the question a profile answers is where its time goes.
             return await RunChildAsync(child, options.Profile && child.Run == "pipeline" ? Path.Combine(work, $"{run}.perf.data") : null);
         }

@@ -48,18 +48,18 @@ public static class Report
         var (machine, options, results) = (data.Machine, data.Options, data.Results);
         var md = new StringBuilder();
         md.AppendLine("# Benchmark results").AppendLine();
-        md.AppendLine(CultureInfo.InvariantCulture, $"Measured {data.MeasuredAt:yyyy-MM-dd HH:mm} UTC with `dotnet run -c Release --project bench/OrleansStreams.Bench{(options.Views == BenchOptions.DefaultViews ? string.Empty : $" -- --views {options.Views}")}`.").AppendLine();
+        md.AppendLine(CultureInfo.InvariantCulture, $"Measured {data.MeasuredAt:yyyy-MM-dd HH:mm} UTC with `dotnet run -c Release --project bench/OrleansStreams.Bench{Arguments(options)}`.").AppendLine();
         md.AppendLine(CultureInfo.InvariantCulture, $"Machine: {machine}.").AppendLine();
-        md.AppendLine("Every run gets two fresh embedded Kafkas holding the same generated dataset (page views keyed by user over 1,000 URLs, 1% malformed, clicks for 10% of views of which about 5/8 join). A fresh process runs the system over the first (the cold run: code not yet compiled, nothing cached), then, with fresh state, over the second: that run is measured, as a service that has been running reads new input. Both runs' results are checked against counts computed while producing; after the measured run, valid views are produced at half its rate for the latency figures.").AppendLine();
+        md.AppendLine(CultureInfo.InvariantCulture, $"Every system and dataset gets {options.Runs + 1} fresh embedded Kafkas holding the same generated dataset (page views keyed by user over 1,000 URLs, 1% malformed, clicks for 10% of views of which about 5/8 join). A fresh process runs the system over the first (the cold run: code not yet compiled, nothing cached), then, with fresh state each time, over each of the others: those {options.Runs} runs are measured, as a service that has been running reads new input, and the table shows the one of median rate (the range of all {options.Runs} in the next column: a run of a few seconds on this machine varies by up to a third). Every run's results are checked against counts computed while producing; after the last run, valid views are produced at half its rate for the latency figures.").AppendLine();
         md.AppendLine(CultureInfo.InvariantCulture, $"The pipeline runs with the app's default settings (commit interval 1 s{(data.PipelineSettings is { Length: > 0 } set ? $"; changed for this run: `{set}`" : string.Empty)}).").AppendLine();
-        md.AppendLine("| run | dataset | records | records/s | of ceiling | × peer EO | p50 ms | p99 ms | at rate/s | peak MiB | correct |");
-        md.AppendLine("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|");
+        md.AppendLine("| run | dataset | records | records/s | range | of ceiling | × peer EO | p50 ms | p99 ms | at rate/s | peak MiB | correct |");
+        md.AppendLine("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|");
         foreach (var r in results)
         {
             var ceiling = CeilingOf(results, r);
             var peer = PeerOf(results, r);
             md.AppendLine(CultureInfo.InvariantCulture,
-                $"| {r.Run} | {r.Dataset} | {r.Records:N0} | {r.RecordsPerSecond:N0} | {Ratio(r, ceiling, percent: true)} | {Ratio(r, peer, percent: false)} | {r.P50Ms:N1} | {r.P99Ms:N1} | {r.LatencyRate:N0} | {r.PeakMemoryMb:N0} | {(r.Correct ? "yes" : "**NO**")}: {r.Checks} |");
+                $"| {r.Run} | {r.Dataset} | {r.Records:N0} | {r.RecordsPerSecond:N0} | {Range(r)} | {Ratio(r, ceiling, percent: true)} | {Ratio(r, peer, percent: false)} | {r.P50Ms:N1} | {r.P99Ms:N1} | {r.LatencyRate:N0} | {r.PeakMemoryMb:N0} | {(r.Correct ? "yes" : "**NO**")}: {r.Checks} |");
         }
 
         md.AppendLine().AppendLine("## Targets (exactly-once effects)").AppendLine();
@@ -106,7 +106,7 @@ public static class Report
         md.AppendLine("- Latency: from the record's Kafka timestamp (set when produced) to its effect (ceiling: consumed and parsed; pipeline: applied in the URL and user grains; peer: the window count updated), while valid views are produced at half the measured rate. Percentiles are interpolated in the pipeline's histogram buckets (as Prometheus' `histogram_quantile`), the same for every run.");
         if (profileNextToIt)
         {
-            md.AppendLine(CultureInfo.InvariantCulture, $"- Where the pipeline's CPU goes: [{ProfileFolder}/{MarkdownFile}]({ProfileFolder}/{MarkdownFile}), measured with `dotnet run -c Release --project bench/OrleansStreams.Bench -- --profile --only pipeline,pipeline-azure --out bench/results/{ProfileFolder}` (needs Linux perf).");
+            md.AppendLine(CultureInfo.InvariantCulture, $"- Where the pipeline's CPU goes: [{ProfileFolder}/{MarkdownFile}]({ProfileFolder}/{MarkdownFile}), measured with `dotnet run -c Release --project bench/OrleansStreams.Bench -- --profile --only pipeline,pipeline-azure --datasets \"8 partitions, 1k users\" --out bench/results/{ProfileFolder}` (needs Linux perf).");
         }
 
         md.AppendLine("- Peak memory: the measuring process's peak resident set (VmHWM). The embedded Kafka lives in the bench's parent process and is not counted.");
@@ -131,6 +131,21 @@ public static class Report
             md.AppendLine(line);
         }
     }
+
+    /// <summary>The options a run was started with, as its command line gives them.</summary>
+    private static string Arguments(BenchOptions options)
+    {
+        var args = new List<string>();
+        args.AddRange(options.Views == BenchOptions.DefaultViews ? [] : ["--views", options.Views.ToString(CultureInfo.InvariantCulture)]);
+        args.AddRange(options.Runs == BenchOptions.DefaultRuns ? [] : ["--runs", options.Runs.ToString(CultureInfo.InvariantCulture)]);
+        args.AddRange(options.Profile ? ["--profile"] : []);
+        args.AddRange(options.Only.Length == 0 ? [] : ["--only", string.Join(',', options.Only)]);
+        args.AddRange(options.Datasets.Length == 0 ? [] : ["--datasets", $"\"{string.Join(';', options.Datasets)}\""]);
+        return args.Count == 0 ? string.Empty : " -- " + string.Join(' ', args);
+    }
+
+    private static string Range(RunResult run) =>
+        run.RunRates is { Length: > 1 } rates ? string.Create(CultureInfo.InvariantCulture, $"{rates.Min():N0}–{rates.Max():N0}") : string.Empty;
 
     private static double Share(RunResult run, string part) =>
         run.Profile?.Shares.FirstOrDefault(s => s.Part == part)?.Fraction ?? 0;

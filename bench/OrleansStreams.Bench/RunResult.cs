@@ -9,6 +9,7 @@ namespace OrleansStreams.Bench;
 /// <paramref name="ColdRecordsPerSecond"/> is the rate of the same system's first run in its process.
 /// <paramref name="MeasuredFromMs"/> and <paramref name="MeasuredToMs"/> (Unix epoch milliseconds) bound the pipeline's
 /// measured run; <paramref name="Profile"/> is where its CPU went, when the bench ran with <c>--profile</c>.
+/// <paramref name="RunRates"/> are the rates of all the measured runs, of which this one is the median.
 /// </summary>
 public sealed record RunResult(
     string Run,
@@ -29,7 +30,8 @@ public sealed record RunResult(
     double? ColdRecordsPerSecond = null,
     long? MeasuredFromMs = null,
     long? MeasuredToMs = null,
-    Profiler.CpuProfile? Profile = null)
+    Profiler.CpuProfile? Profile = null,
+    double[]? RunRates = null)
 {
     public const string Marker = "RESULT ";
 
