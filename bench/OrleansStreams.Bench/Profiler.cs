@@ -24,7 +24,8 @@ public static partial class Profiler
     [
         ("JSON parsing", new(@"OrleansStreams\.Grains\.Core\.(EventParser|AsciiStrings)", RegexOptions.Compiled)),
         (KafkaClient, new(@"Confluent\.Kafka|librdkafka", RegexOptions.Compiled)),
-        ("grain state storage", new(@"MemoryGrainStorage|MemoryStorageGrain|TableBatchGrainStorage|Azure\.(Data|Core)\.", RegexOptions.Compiled)),
+        // The pipeline makes no other HTTP requests than storage's (nothing scrapes its metrics during a run).
+        ("grain state storage (with its HTTP client)", new(@"MemoryGrainStorage|MemoryStorageGrain|TableBatchGrainStorage|Azure\.(Data|Core)\.|System\.Net\.(Http|Sockets|Security)\.dll", RegexOptions.Compiled)),
         ("Orleans serialization and copying", new(@"Orleans\.Serialization\.|OrleansCodeGen\.\S*(Codec|Copier)_", RegexOptions.Compiled)),
         ("metrics and dashboard", new(@"OpenTelemetry|Prometheus|PipelineMetrics|System\.Diagnostics\.Metrics|Orleans\.Dashboard\.(?!Implementation\.GrainProfilerFilter)", RegexOptions.Compiled)),
         ("dispatchers and stream provider", new(@"OrleansStreams\.(Grains\.Dispatch|Streaming)\.", RegexOptions.Compiled)),
