@@ -40,7 +40,8 @@ public static partial class OrleansStreamsApp
         builder.Services.AddApiErrors();
         if (embedded is not null)
         {
-            builder.Services.AddSingleton(embedded);
+            // Made by a factory, so that the container disposes it (see below).
+            builder.Services.AddSingleton(_ => embedded);
         }
         builder.Services.AddHostedService<RunningTotalsReporter>();
         if (generatorOn)
@@ -57,6 +58,13 @@ public static partial class OrleansStreamsApp
         }
 
         var app = builder.Build();
+        if (embedded is not null)
+        {
+            // Resolved before anything that uses it: the container disposes in reverse order of creation, so the
+            // embedded Kafka stops after the producers and consumers it serves, not while they still talk to it.
+            app.Services.GetRequiredService<EmbeddedKafkaCluster>();
+        }
+
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.UseApiKey(config["Security:ApiKey"]);
@@ -80,11 +88,6 @@ public static partial class OrleansStreamsApp
 
             LogHttp(logger, string.Join(", ", app.Urls));
         });
-        if (embedded is not null)
-        {
-            app.Lifetime.ApplicationStopped.Register(embedded.Dispose);
-        }
-
         return app;
     }
 

@@ -1,5 +1,6 @@
 using Confluent.Kafka;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace OrleansStreams.Streaming.Kafka;
@@ -12,13 +13,13 @@ public sealed class KafkaOutput : IDisposable
 {
     private readonly SharedProducer _producer;
 
-    public KafkaOutput(KafkaStreamOptions options)
+    public KafkaOutput(KafkaStreamOptions options, ILogger<KafkaOutput>? logger = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         var config = KafkaClientConfigs.Producer(options);
         // Dead letters keep oversized records whole; the topic must allow them too (max.message.bytes).
         config.MessageMaxBytes ??= 16 * 1024 * 1024;
-        _producer = new SharedProducer(config);
+        _producer = new SharedProducer(config, logger);
     }
 
     public Task ProduceAsync(string topic, byte[]? key, byte[]? value, IReadOnlyList<KafkaHeader>? headers = null) =>
@@ -34,5 +35,5 @@ public static class KafkaOutputServiceCollectionExtensions
 {
     /// <summary>Registers <see cref="KafkaOutput"/> over the settings of the stream provider <paramref name="providerName"/>.</summary>
     public static IServiceCollection AddKafkaOutput(this IServiceCollection services, string providerName) =>
-        services.AddSingleton(sp => new KafkaOutput(sp.GetRequiredService<IOptionsMonitor<KafkaStreamOptions>>().Get(providerName)));
+        services.AddSingleton(sp => new KafkaOutput(sp.GetRequiredService<IOptionsMonitor<KafkaStreamOptions>>().Get(providerName), sp.GetRequiredService<ILogger<KafkaOutput>>()));
 }

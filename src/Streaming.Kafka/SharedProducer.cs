@@ -1,4 +1,6 @@
 using Confluent.Kafka;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace OrleansStreams.Streaming.Kafka;
 
@@ -6,10 +8,12 @@ namespace OrleansStreams.Streaming.Kafka;
 /// One idempotent producer for many callers, built on first use. Disposing it never races a write: librdkafka's
 /// handle must not be destroyed while another thread hands it a message (that corrupts native memory and takes the
 /// process down), so writes and disposal take turns, and a write after disposal fails with
-/// <see cref="ObjectDisposedException"/>. Disposal waits up to 5 s for the writes already accepted.
+/// <see cref="ObjectDisposedException"/>. Disposal waits up to 5 s for the writes already accepted. librdkafka's
+/// own messages go to <paramref name="logger"/>, as the other Kafka clients' do, not to the console.
 /// </summary>
-internal sealed class SharedProducer(ProducerConfig config) : IDisposable
+internal sealed partial class SharedProducer(ProducerConfig config, ILogger? logger = null) : IDisposable
 {
+    private readonly ILogger _logger = logger ?? NullLogger.Instance;
     private readonly Lock _gate = new();
     private IProducer<byte[]?, byte[]?>? _producer;
     private bool _disposed;
@@ -52,6 +56,15 @@ internal sealed class SharedProducer(ProducerConfig config) : IDisposable
     private IProducer<byte[]?, byte[]?> Producer()
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        return _producer ??= new ProducerBuilder<byte[]?, byte[]?>(config).Build();
+        return _producer ??= new ProducerBuilder<byte[]?, byte[]?>(config)
+            .SetErrorHandler((_, error) => LogProducerError(_logger, error.Code, error.Reason))
+            .SetLogHandler((_, message) => LogClient(_logger, message.Level.ToString(), message.Message))
+            .Build();
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Kafka producer error {Code}: {Reason}")]
+    private static partial void LogProducerError(ILogger logger, Confluent.Kafka.ErrorCode code, string reason);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "librdkafka producer {Level}: {Message}")]
+    private static partial void LogClient(ILogger logger, string level, string message);
 }

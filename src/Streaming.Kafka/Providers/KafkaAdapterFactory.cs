@@ -27,7 +27,7 @@ public sealed class KafkaAdapterFactory : IQueueAdapterFactory, IDisposable
         _mapper = new KafkaQueueMapper(providerName, topics);
         services.GetRequiredService<KafkaProviderStats>().Topics = topics;
         _cache = new KafkaQueueAdapterCache(options.CacheSize, Math.Max(1, agent.BatchContainerBatchSize), loggerFactory);
-        _producer = new SharedProducer(KafkaClientConfigs.Producer(options));
+        _producer = new SharedProducer(KafkaClientConfigs.Producer(options), loggerFactory.CreateLogger<KafkaAdapterFactory>());
     }
 
     public static KafkaAdapterFactory Create(IServiceProvider services, string name)
