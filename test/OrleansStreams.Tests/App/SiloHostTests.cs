@@ -74,9 +74,9 @@ public sealed class SiloHostTests
     {
         var logs = new CapturingLoggerProvider();
         var app = Build(builder => builder.Logging.AddProvider(logs), ("Generator:RatePerSecond", "500"));
-        await app.StartAsync();
         try
         {
+            await app.StartAsync();
             using var http = new HttpClient { BaseAddress = Address(app) };
             var home = await Eventually.Until(
                 () => http.GetFromJsonAsync<JsonElement>("/api/urls/%2Fhome"),
