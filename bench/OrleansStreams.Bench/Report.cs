@@ -82,6 +82,11 @@ public static class Report
             }
         }
 
+        if (profileNextToIt)
+        {
+            md.AppendLine(CultureInfo.InvariantCulture, $"- Where the pipeline's CPU goes, and so what stands between it and a target: [{ProfileFolder}/{MarkdownFile}]({ProfileFolder}/{MarkdownFile}).");
+        }
+
         Section(md, "Where the pipeline's time goes",
             "Seconds from the first record read from Kafka, seen by asking the partitions' dispatchers every 50 ms; a partition's records count as applied once the whole delivery holding them is. While a partition catches up, one delivery carries everything already fetched, up to `Kafka:BatchesPerDelivery` × `Kafka:MaxBatchSize` records, so the first deliveries hold most of the dataset, and they also pay for activating the grains they reach. The last column is the time the records/s figure uses; the gap before it is the final commit.",
             "| run | dataset | first records applied | all applied | all durable |\n|---|---|---:|---:|---:|",
