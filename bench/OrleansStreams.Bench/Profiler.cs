@@ -31,6 +31,8 @@ public static partial class Profiler
         ("dispatchers and stream provider", new(@"OrleansStreams\.(Grains\.Dispatch|Streaming)\.", RegexOptions.Compiled)),
         ("grains: totals, windows, join, dedup", new(@"OrleansStreams\.Grains\.", RegexOptions.Compiled)),
         ("Orleans runtime (messages, scheduling, activations)", new(@"\bOrleans\.|OrleansCodeGen\.", RegexOptions.Compiled)),
+        // Idle threads (the thread pool's, mostly) that give up the CPU in a loop while they wait for work.
+        ("threads spinning while they wait for work", new(@"sched_yield", RegexOptions.Compiled)),
     ];
 
     /// <summary>One part of the system and its share of the samples.</summary>
