@@ -32,9 +32,11 @@ public sealed class KafkaStreamOptions
 
     /// <summary>
     /// Most batch containers each partition keeps in memory for its consumers; a full cache pauses reading that
-    /// partition until its consumers catch up.
+    /// partition until its consumers catch up. It bounds the records held per partition to this many times
+    /// <see cref="MaxBatchSize"/> (128,000 by default): a silo catching up on a backlog reads ahead by that much, not
+    /// by the whole backlog. The default is two deliveries' worth at <c>Kafka:BatchesPerDelivery</c>'s default of 16.
     /// </summary>
-    public int CacheSize { get; set; } = 4096;
+    public int CacheSize { get; set; } = 32;
 
     /// <summary>Consumer group the durable offsets are mirrored to, for lag tools. Placement never uses it.</summary>
     public string ConsumerGroupId { get; set; } = "orleansstreams";
