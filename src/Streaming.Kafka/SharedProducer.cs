@@ -11,7 +11,7 @@ namespace OrleansStreams.Streaming.Kafka;
 /// <see cref="ObjectDisposedException"/>. Disposal waits up to 5 s for the writes already accepted. librdkafka's
 /// own messages go to <paramref name="logger"/>, as the other Kafka clients' do, not to the console.
 /// </summary>
-internal sealed partial class SharedProducer(ProducerConfig config, ILogger? logger = null) : IDisposable
+internal sealed class SharedProducer(ProducerConfig config, ILogger? logger = null) : IDisposable
 {
     private readonly ILogger _logger = logger ?? NullLogger.Instance;
     private readonly Lock _gate = new();
@@ -57,14 +57,8 @@ internal sealed partial class SharedProducer(ProducerConfig config, ILogger? log
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         return _producer ??= new ProducerBuilder<byte[]?, byte[]?>(config)
-            .SetErrorHandler((_, error) => LogProducerError(_logger, error.Code, error.Reason))
-            .SetLogHandler((_, message) => LogClient(_logger, message.Level.ToString(), message.Message))
+            .SetErrorHandler((_, error) => KafkaClientLog.Error(_logger, "producer", error.Code, error.Reason))
+            .SetLogHandler((_, message) => KafkaClientLog.Message(_logger, "producer", message.Level.ToString(), message.Message))
             .Build();
     }
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Kafka producer error {Code}: {Reason}")]
-    private static partial void LogProducerError(ILogger logger, Confluent.Kafka.ErrorCode code, string reason);
-
-    [LoggerMessage(Level = LogLevel.Debug, Message = "librdkafka producer {Level}: {Message}")]
-    private static partial void LogClient(ILogger logger, string level, string message);
 }

@@ -20,6 +20,7 @@ internal sealed partial class KafkaAdapterReceiver(
     ILogger<KafkaAdapterReceiver> logger) : IQueueAdapterReceiver
 {
     private const int MaxContainersPerRead = 8;
+    private const string Client = "consumer";
     private readonly StreamId _streamId = KafkaQueueMapper.StreamFor(partition.Topic, partition.Partition);
     private IConsumer<byte[]?, byte[]?>? _consumer;
     private int _rewindGeneration;
@@ -37,8 +38,8 @@ internal sealed partial class KafkaAdapterReceiver(
         var start = checkpoint.NextOffset >= 0 ? new Offset(checkpoint.NextOffset) : Offset.Beginning;
 
         _consumer = new ConsumerBuilder<byte[]?, byte[]?>(KafkaClientConfigs.Consumer(options))
-            .SetErrorHandler((_, error) => LogConsumerError(error.Code, error.Reason))
-            .SetLogHandler((_, message) => LogClient(message.Level.ToString(), message.Message))
+            .SetErrorHandler((_, error) => KafkaClientLog.Error(logger, Client, error.Code, error.Reason))
+            .SetLogHandler((_, message) => KafkaClientLog.Message(logger, Client, message.Level.ToString(), message.Message))
             .Build();
         _consumer.Assign(new TopicPartitionOffset(partition, start));
         stats.Update(partition, durable: checkpoint.NextOffset);
@@ -73,7 +74,7 @@ internal sealed partial class KafkaAdapterReceiver(
             }
             catch (ConsumeException ex)
             {
-                LogConsumerError(ex.Error.Code, ex.Error.Reason);
+                KafkaClientLog.Error(logger, Client, ex.Error.Code, ex.Error.Reason);
                 break;
             }
 
@@ -121,7 +122,7 @@ internal sealed partial class KafkaAdapterReceiver(
             }
             catch (KafkaException ex)
             {
-                LogConsumerError(ex.Error.Code, ex.Error.Reason);
+                KafkaClientLog.Error(logger, Client, ex.Error.Code, ex.Error.Reason);
             }
 
             consumer.Dispose();
@@ -165,7 +166,7 @@ internal sealed partial class KafkaAdapterReceiver(
             }
             catch (KafkaException ex)
             {
-                LogConsumerError(ex.Error.Code, ex.Error.Reason);
+                KafkaClientLog.Error(logger, Client, ex.Error.Code, ex.Error.Reason);
             }
         }
     }
@@ -202,12 +203,6 @@ internal sealed partial class KafkaAdapterReceiver(
     [LoggerMessage(Level = LogLevel.Warning, Message = "Rewound Kafka {Topic}[{Partition}] to offset {Offset} on request")]
     private partial void LogRewound(string topic, int partition, long offset);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Kafka consumer error {Code}: {Reason}")]
-    private partial void LogConsumerError(Confluent.Kafka.ErrorCode code, string reason);
-
     [LoggerMessage(Level = LogLevel.Warning, Message = "Checkpoint of Kafka {Topic}[{Partition}] is unavailable; retrying later")]
     private partial void LogCheckpointUnavailable(Exception exception, string topic, int partition);
-
-    [LoggerMessage(Level = LogLevel.Debug, Message = "librdkafka consumer {Level}: {Message}")]
-    private partial void LogClient(string level, string message);
 }

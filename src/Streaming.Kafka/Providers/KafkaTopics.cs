@@ -11,7 +11,7 @@ internal static partial class KafkaTopics
     public static IReadOnlyList<(string Topic, int Partitions)> Provision(string providerName, KafkaStreamOptions options, ILogger logger)
     {
         using var admin = new AdminClientBuilder(KafkaClientConfigs.Admin(options))
-            .SetLogHandler((_, message) => LogClient(logger, message.Level.ToString(), message.Message))
+            .SetLogHandler((_, message) => KafkaClientLog.Message(logger, "admin", message.Level.ToString(), message.Message))
             .Build();
 
         if (options.CreateTopics)
@@ -116,7 +116,4 @@ internal static partial class KafkaTopics
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Could not list Kafka topics ({Reason}); no topic is created")]
     private static partial void LogCannotListTopics(ILogger logger, string reason);
-
-    [LoggerMessage(Level = LogLevel.Debug, Message = "librdkafka admin {Level}: {Message}")]
-    private static partial void LogClient(ILogger logger, string level, string message);
 }
