@@ -84,7 +84,7 @@ public static class Report
 
         if (profileNextToIt)
         {
-            md.AppendLine(CultureInfo.InvariantCulture, $"- Where the pipeline's CPU goes, and so what stands between it and a target: [{ProfileFolder}/{MarkdownFile}]({ProfileFolder}/{MarkdownFile}).");
+            md.AppendLine(CultureInfo.InvariantCulture, $"- Where the pipeline's CPU goes, and so what stands between it and a target: [{ProfileFolder}/{MarkdownFile}]({ProfileFolder}/{MarkdownFile}), measured with `dotnet run -c Release --project bench/OrleansStreams.Bench -- --profile --only pipeline,pipeline-azure --datasets \"8 partitions, 1k users\" --out bench/results/{ProfileFolder}` (needs Linux perf).");
         }
 
         Section(md, "Where the pipeline's time goes",
@@ -109,11 +109,6 @@ public static class Report
         md.AppendLine().AppendLine("## How to read it").AppendLine();
         md.AppendLine("- records/s: records of the dataset divided by the time from the first record read from Kafka to the last processed (for the pipeline, until every partition's durable offset has reached the end: every effect persisted; the peer reads only `pageviews`, its job's input; the others read `pageviews` and `clicks`).");
         md.AppendLine("- Latency: from the record's Kafka timestamp (set when produced) to its effect (ceiling: consumed and parsed; pipeline: applied in the URL and user grains; peer: the window count updated), while valid views are produced at half the measured rate. Percentiles are interpolated in the pipeline's histogram buckets (as Prometheus' `histogram_quantile`), the same for every run.");
-        if (profileNextToIt)
-        {
-            md.AppendLine(CultureInfo.InvariantCulture, $"- Where the pipeline's CPU goes: [{ProfileFolder}/{MarkdownFile}]({ProfileFolder}/{MarkdownFile}), measured with `dotnet run -c Release --project bench/OrleansStreams.Bench -- --profile --only pipeline,pipeline-azure --datasets \"8 partitions, 1k users\" --out bench/results/{ProfileFolder}` (needs Linux perf).");
-        }
-
         md.AppendLine("- Peak memory: the measuring process's peak resident set (VmHWM). The embedded Kafka lives in the bench's parent process and is not counted.");
         md.AppendLine(CultureInfo.InvariantCulture, $"- The 1M-users dataset has {options.HighCardinalityViews:N0} views drawn from a million users, so most views are a user's first: it measures the cost of new keys.");
         return md.ToString();
