@@ -162,15 +162,16 @@ internal abstract partial class PartitionDispatcherGrain<TEvent>(
     private async Task ApplyAsync(Delivery items)
     {
         var first = items.First.Offset;
-        if (_nextOffset >= 0 && first > _nextOffset)
+        if (_nextOffset >= 0 && items.ReadFrom > _nextOffset)
         {
             // Records between what is applied and this batch never reached this activation (it is new, or a
-            // delivery was abandoned): have the receiver read again from the durable offset.
+            // delivery was abandoned): have the receiver read again from the durable offset. Offsets the reader
+            // passed without a record (transaction markers) are no gap.
             if (_rewindRequestedAt is null || DateTime.UtcNow - _rewindRequestedAt > RewindRetry)
             {
                 _rewindRequestedAt = DateTime.UtcNow;
                 var from = _committed >= 0 ? _committed : _nextOffset;
-                LogGap(_source, _nextOffset, first, from);
+                LogGap(_source, _nextOffset, items.ReadFrom, from);
                 await _checkpoint.RewindAsync(from);
             }
 
@@ -443,7 +444,7 @@ internal abstract partial class PartitionDispatcherGrain<TEvent>(
     [LoggerMessage(Level = LogLevel.Warning, Message = "Dead letter {Id} ({Reason}): {Error}")]
     private partial void LogDeadLetter(string id, string reason, string error);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "{Source}: expected offset {Expected} but got {Received}; asking to read again from {From}")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Source}: expected records from offset {Expected} but got them from {Received}; asking to read again from {From}")]
     private partial void LogGap(string source, long expected, long received, long from);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "{Source}: commit failed; retrying at the next interval")]
@@ -467,6 +468,9 @@ internal abstract partial class PartitionDispatcherGrain<TEvent>(
         public bool ReachesLogEnd => runs[^1].Item.ReachesLogEnd;
 
         public KafkaRecord First => runs[0].Item.Records[0];
+
+        /// <summary>Where the reader stood before the first record (see <see cref="KafkaBatchContainer.ReadFrom"/>).</summary>
+        public long ReadFrom => runs[0].Item.ReadFrom;
 
         public KafkaRecord Last => runs[^1].Item.Records[^1];
 

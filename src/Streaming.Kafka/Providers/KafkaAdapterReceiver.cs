@@ -25,6 +25,9 @@ internal sealed partial class KafkaAdapterReceiver(
     private IConsumer<byte[]?, byte[]?>? _consumer;
     private int _rewindGeneration;
     private long _mirroredOffset = -1;
+
+    /// <summary>The offset after the last record read, or where the consumer was told to start; -1 for the partition's beginning.</summary>
+    private long _position = -1;
     private DateTime _nextCheckpointPoll;
 
     private IKafkaCheckpointGrain Checkpoint => KafkaCheckpoints.Get(grains, providerName, partition.Topic, partition.Partition);
@@ -34,6 +37,7 @@ internal sealed partial class KafkaAdapterReceiver(
         var checkpoint = await Checkpoint.ReportReaderAsync(silo.SiloAddress.ToString(), -1).WaitAsync(timeout);
         _rewindGeneration = checkpoint.RewindGeneration;
         _mirroredOffset = checkpoint.NextOffset;
+        _position = checkpoint.NextOffset;
         _nextCheckpointPoll = DateTime.UtcNow + options.CheckpointPollInterval;
         var start = checkpoint.NextOffset >= 0 ? new Offset(checkpoint.NextOffset) : Offset.Beginning;
 
@@ -104,9 +108,16 @@ internal sealed partial class KafkaAdapterReceiver(
 
         var atLogEnd = high != Offset.Unset && records[^1].Offset + 1 >= high.Value;
         var chunks = records.Chunk(options.MaxBatchSize).ToList();
-        return chunks
-            .Select((chunk, i) => (IBatchContainer)new KafkaBatchContainer(_streamId, chunk, _rewindGeneration, reachesLogEnd: atLogEnd && i == chunks.Count - 1))
-            .ToList();
+        var batches = new List<IBatchContainer>(chunks.Count);
+        foreach (var chunk in chunks)
+        {
+            // Read from the beginning, the reader cannot tell where the partition's first offset is: it is the first record's.
+            var from = _position >= 0 ? _position : chunk[0].Offset;
+            _position = chunk[^1].Offset + 1;
+            batches.Add(new KafkaBatchContainer(_streamId, from, chunk, _rewindGeneration, reachesLogEnd: atLogEnd && batches.Count == chunks.Count - 1));
+        }
+
+        return batches;
     }
 
     public Task MessagesDeliveredAsync(IList<IBatchContainer> messages) => Task.CompletedTask;
@@ -153,6 +164,7 @@ internal sealed partial class KafkaAdapterReceiver(
         {
             _rewindGeneration = checkpoint.RewindGeneration;
             consumer.Assign(new TopicPartitionOffset(partition, new Offset(checkpoint.RewindOffset)));
+            _position = checkpoint.RewindOffset;
             LogRewound(partition.Topic, partition.Partition, checkpoint.RewindOffset);
         }
 

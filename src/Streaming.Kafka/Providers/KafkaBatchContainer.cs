@@ -7,19 +7,28 @@ using Orleans.Streams;
 namespace OrleansStreams.Streaming.Kafka;
 
 /// <summary>
-/// A run of consecutive records of one partition. Subscribers of <see cref="KafkaRecord"/> see the records
+/// A run of records of one partition, as read one after another. Subscribers of <see cref="KafkaRecord"/> see the records
 /// as read; subscribers of <see cref="KafkaBatchContainer"/> see each run whole, as one item with the token of
 /// its last record (what a batch consumer wants: no per-record item, token or tuple); subscribers of <c>byte[]</c>
 /// or <c>string</c> see the values; any other type is read as JSON.
 /// </summary>
 [GenerateSerializer, Immutable, Alias("OrleansStreams.KafkaBatchContainer")]
-public sealed class KafkaBatchContainer(StreamId streamId, KafkaRecord[] records, int rewindGeneration, bool reachesLogEnd = false) : IBatchContainer
+public sealed class KafkaBatchContainer(StreamId streamId, long readFrom, KafkaRecord[] records, int rewindGeneration, bool reachesLogEnd = false) : IBatchContainer
 {
     [Id(0)]
     public StreamId StreamId { get; } = streamId;
 
     [Id(1)]
     public KafkaRecord[] Records { get; } = records;
+
+    /// <summary>
+    /// The offset the reader stood at before the first record: the one after the record it read last, or where it was
+    /// told to start. Offsets between it and the first record's hold nothing a consumer reads (the commit markers of
+    /// transactions, records compacted away), so a consumer that has applied everything below it misses nothing.
+    /// Offsets within the run may skip likewise.
+    /// </summary>
+    [Id(4)]
+    public long ReadFrom { get; } = readFrom;
 
     /// <summary>The partition's rewind generation when the records were read (see <see cref="KafkaSequenceToken"/>).</summary>
     [Id(2)]

@@ -1,3 +1,4 @@
+using Confluent.Kafka;
 using OrleansStreams.Grains;
 using OrleansStreams.Streaming.Kafka;
 using OrleansStreams.Streaming.Kafka.Embedded;
@@ -48,6 +49,49 @@ public sealed class PageViewTotalsTests
         Assert.InRange(await RecordsProcessed(app), (2 * 10_000) + Partitions, 2 * (10_000 + Partitions));
         await Eventually.Until(() => app.Grains.GetGrain<IUrlGrain>("/after-rewind").GetTotalsAsync(), t => t.Total == Partitions, TimeSpan.FromSeconds(30), "markers counted");
         await AssertTotals(app, expectedUrls, expectedUsers);
+    }
+
+    [Fact]
+    public async Task views_written_in_transactions_are_all_counted_though_each_commit_marker_takes_an_offset()
+    {
+        using var kafka = TestKafka.Start();
+        await using var app = await AppCluster.StartAsync(kafka);
+
+        // An exactly-once producer (Kafka Streams, Faust, a transactional Confluent producer) ends every transaction
+        // with a commit marker: an offset that no consumer ever reads, so a partition's offsets skip one there.
+        using var producer = new ProducerBuilder<string, byte[]>(new ProducerConfig
+        {
+            BootstrapServers = kafka.BootstrapServers,
+            TransactionalId = "test-views-" + Guid.NewGuid().ToString("N"),
+        }).Build();
+        producer.InitTransactions(TimeSpan.FromSeconds(30));
+        var views = KafkaTestData.PageViews(4 * 400, urls: 20, users: 100);
+        var ends = new Dictionary<int, long>();
+        foreach (var transaction in views.Chunk(400))
+        {
+            producer.BeginTransaction();
+            var index = 0;
+            foreach (var view in transaction)
+            {
+                producer.Produce(
+                    new TopicPartition(Topics.PageViews, index++ % Partitions),
+                    new Message<string, byte[]> { Key = view.UserId, Value = KafkaTestData.Json(view) },
+                    report => ends[report.Partition.Value] = Math.Max(ends.GetValueOrDefault(report.Partition.Value), report.Offset.Value + 1));
+            }
+
+            producer.CommitTransaction(TimeSpan.FromSeconds(30));
+
+            // Each transaction applied and made durable before the next is written: the next records start after a
+            // marker that the partitions' readers never saw.
+            var counted = views.IndexOf(transaction[^1]) + 1;
+            await Eventually.Until(() => UrlTotals(app, views.Select(v => v.Url).Distinct()), t => t.Values.Sum() == counted, TimeSpan.FromSeconds(60), $"{counted} views counted by URL");
+            await Eventually.Until(() => Checkpoints(app), c => c.SequenceEqual(Enumerable.Range(0, Partitions).Select(p => ends[p])), TimeSpan.FromSeconds(30), "checkpoints after the last record of each partition");
+        }
+
+        await AssertTotals(
+            app,
+            views.GroupBy(v => v.Url).ToDictionary(g => g.Key, g => (long)g.Count()),
+            views.GroupBy(v => v.UserId).ToDictionary(g => g.Key, g => (long)g.Count()));
     }
 
     private static async Task<long> RecordsProcessed(AppCluster app) =>

@@ -8,6 +8,7 @@ public sealed class KafkaBatchContainerTests
 {
     private static readonly KafkaBatchContainer Batch = new(
         KafkaQueueMapper.StreamFor("pageviews", 3),
+        readFrom: 40,
         [Record(40, "a"), Record(41, "b"), Record(42, "c")],
         rewindGeneration: 2);
 

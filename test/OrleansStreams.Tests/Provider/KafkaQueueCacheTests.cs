@@ -236,5 +236,5 @@ public sealed class KafkaQueueCacheTests
     private static KafkaBatchContainer Batch(int generation, long from, int count) => Batch(generation, from, count, Stream);
 
     private static KafkaBatchContainer Batch(int generation, long from, int count, Orleans.Runtime.StreamId stream) =>
-        new(stream, [.. Enumerable.Range(0, count).Select(i => new KafkaRecord("pageviews", 0, from + i, null, [1], 0))], generation);
+        new(stream, from, [.. Enumerable.Range(0, count).Select(i => new KafkaRecord("pageviews", 0, from + i, null, [1], 0))], generation);
 }
