@@ -111,6 +111,9 @@ public static class PipelineRun
     {
         var clock = Stopwatch.StartNew();
         var cpuAtStart = Process.GetCurrentProcess().TotalProcessorTime;
+        var allocAtStart = GC.GetTotalAllocatedBytes();
+        int[] gcsAtStart = [GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2)];
+        var pauseAtStart = GC.GetTotalPauseDuration();
         long processed = 0;
         long firstAppliedAtMs = 0, allAppliedAtMs = 0;
         while (clock.Elapsed < timeout)
@@ -142,7 +145,7 @@ public static class PipelineRun
             {
                 if (Environment.GetEnvironmentVariable("ORLEANSSTREAMS_BENCH_PROGRESS") is not null)
                 {
-                    Console.Error.WriteLine($"CPU {(Process.GetCurrentProcess().TotalProcessorTime - cpuAtStart).TotalSeconds:F2}s while waiting for {records} records");
+                    Console.Error.WriteLine($"CPU {(Process.GetCurrentProcess().TotalProcessorTime - cpuAtStart).TotalSeconds:F2}s while waiting for {records} records, allocated {(GC.GetTotalAllocatedBytes() - allocAtStart) / (double)records:F0} B/record; GCs {GC.CollectionCount(0) - gcsAtStart[0]}/{GC.CollectionCount(1) - gcsAtStart[1]}/{GC.CollectionCount(2) - gcsAtStart[2]}, paused {(GC.GetTotalPauseDuration() - pauseAtStart).TotalSeconds:F2}s");
                 }
 
                 return new Progress((nowMs - fetched) / 1000.0, processed, (firstAppliedAtMs - fetched) / 1000.0, (allAppliedAtMs - fetched) / 1000.0, fetched, nowMs);

@@ -23,6 +23,7 @@ internal sealed partial class KafkaAdapterReceiver(
     private const string Client = "consumer";
     private readonly StreamId _streamId = KafkaQueueMapper.StreamFor(partition.Topic, partition.Partition);
     private IConsumer<byte[]?, byte[]?>? _consumer;
+    private KafkaRecordReader? _reader;
     private int _rewindGeneration;
     private long _mirroredOffset = -1;
 
@@ -45,6 +46,7 @@ internal sealed partial class KafkaAdapterReceiver(
             .SetErrorHandler((_, error) => KafkaClientLog.Error(logger, Client, error.Code, error.Reason))
             .SetLogHandler((_, message) => KafkaClientLog.Message(logger, Client, message.Level.ToString(), message.Message))
             .Build();
+        _reader = KafkaRecordReader.For(_consumer);
         _consumer.Assign(new TopicPartitionOffset(partition, start));
         stats.Update(partition, durable: checkpoint.NextOffset);
         LogStarted(partition.Topic, partition.Partition, start.ToString());
@@ -71,28 +73,15 @@ internal sealed partial class KafkaAdapterReceiver(
         var records = new List<KafkaRecord>(Math.Min(limit, options.MaxBatchSize));
         while (records.Count < limit && !cancellationToken.IsCancellationRequested)
         {
-            ConsumeResult<byte[]?, byte[]?>? result;
-            try
-            {
-                result = consumer.Consume(TimeSpan.Zero);
-            }
-            catch (ConsumeException ex)
-            {
-                KafkaClientLog.Error(logger, Client, ex.Error.Code, ex.Error.Reason);
-                break;
-            }
-
-            if (result is null)
+            if (!TryRead(consumer, fetchedAt, out var record))
             {
                 break;
             }
 
-            if (result.IsPartitionEOF)
+            if (record is not null)
             {
-                continue;
+                records.Add(record);
             }
-
-            records.Add(ToRecord(partition.Topic, result, fetchedAt));
         }
 
         var high = consumer.GetWatermarkOffsets(partition).High;
@@ -127,6 +116,7 @@ internal sealed partial class KafkaAdapterReceiver(
         var consumer = Interlocked.Exchange(ref _consumer, null);
         if (consumer is not null)
         {
+            Interlocked.Exchange(ref _reader, null)?.Dispose();
             try
             {
                 consumer.Close();
@@ -181,6 +171,49 @@ internal sealed partial class KafkaAdapterReceiver(
                 KafkaClientLog.Error(logger, Client, ex.Error.Code, ex.Error.Reason);
             }
         }
+    }
+
+    /// <summary>
+    /// Takes the next record if one is ready (false when none is, or the read failed); <paramref name="record"/> is
+    /// null for an event that is no record.
+    /// </summary>
+    private bool TryRead(IConsumer<byte[]?, byte[]?> consumer, long fetchedAtMs, out KafkaRecord? record)
+    {
+        record = null;
+        if (_reader is { } reader)
+        {
+            if (!reader.TryRead(partition.Topic, fetchedAtMs, out record, out var error))
+            {
+                return false;
+            }
+
+            if (error is not null)
+            {
+                KafkaClientLog.Error(logger, Client, error.Code, error.Reason);
+                return false;
+            }
+
+            return true;
+        }
+
+        ConsumeResult<byte[]?, byte[]?>? result;
+        try
+        {
+            result = consumer.Consume(TimeSpan.Zero);
+        }
+        catch (ConsumeException ex)
+        {
+            KafkaClientLog.Error(logger, Client, ex.Error.Code, ex.Error.Reason);
+            return false;
+        }
+
+        if (result is null)
+        {
+            return false;
+        }
+
+        record = result.IsPartitionEOF ? null : ToRecord(partition.Topic, result, fetchedAtMs);
+        return true;
     }
 
     private static KafkaRecord ToRecord(string topic, ConsumeResult<byte[]?, byte[]?> result, long fetchedAtMs)
