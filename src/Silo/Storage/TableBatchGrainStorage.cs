@@ -18,7 +18,10 @@ namespace OrleansStreams.Silo.Storage;
 /// carries every write that queued for that partition meanwhile (up to 100 entities, the service's limit). Under
 /// load a write costs a fraction of a request instead of a whole one; a lone write costs one request, as before.
 /// Each write keeps its own ETag check: one that lost a race fails alone with an
-/// <see cref="InconsistentStateException"/>, and the others of its transaction are sent again.
+/// <see cref="InconsistentStateException"/>, and the others of its transaction are sent again. Reads are gathered the
+/// same way: the activations that queue for one partition while a read of it is out are answered by one query for all
+/// their rows (up to 14, the service's limit of 15 comparisons in a query), so many grains activating at once, as after a
+/// restart or when new keys arrive, cost a fraction of a request each.
 /// </summary>
 internal sealed partial class TableBatchGrainStorage(
     TableClient table,
@@ -37,6 +40,9 @@ internal sealed partial class TableBatchGrainStorage(
 
     /// <summary>Most actions in one transaction, the service's limit.</summary>
     public const int MaxActions = 100;
+
+    /// <summary>Most rows one read asks for: a query's filter holds at most 15 comparisons, one of them the partition's.</summary>
+    public const int MaxReadRows = 14;
 
     /// <summary>Most state bytes in one transaction: the service takes 4 MiB, encoding and envelope included.</summary>
     private const int MaxTransactionBytes = 2 * 1024 * 1024;
@@ -73,8 +79,7 @@ internal sealed partial class TableBatchGrainStorage(
         ArgumentNullException.ThrowIfNull(grainState);
         await EnsureTableAsync();
         var (partition, rowKey) = KeysOf(stateName, grainId.ToString());
-        var found = await table.GetEntityIfExistsAsync<TableEntity>(partition.Key, rowKey);
-        if (!found.HasValue || found.Value is not { } entity)
+        if (await ReadAsync(partition, rowKey) is not { } entity)
         {
             grainState.State = activators.GetActivator<T>().Create();
             grainState.ETag = null;
@@ -202,6 +207,91 @@ internal sealed partial class TableBatchGrainStorage(
         return ready;
     }
 
+    private Task<TableEntity?> ReadAsync(Partition partition, string rowKey)
+    {
+        var read = new Read(rowKey);
+        var start = false;
+        lock (partition)
+        {
+            partition.Reads.Enqueue(read);
+            if (!partition.Reading)
+            {
+                partition.Reading = start = true;
+            }
+        }
+
+        if (start)
+        {
+            _ = Task.Run(() => DrainReadsAsync(partition));
+        }
+
+        return read.Done.Task;
+    }
+
+    /// <summary>
+    /// Answers the reads queued for one partition, a query at a time, until none is left. Like transactions, a query's
+    /// rows are taken only once it may go, and it counts against the same limit of requests in flight.
+    /// </summary>
+    private async Task DrainReadsAsync(Partition partition)
+    {
+        while (true)
+        {
+            await _inFlight.WaitAsync();
+            try
+            {
+                var batch = new List<Read>();
+                lock (partition)
+                {
+                    var rows = new HashSet<string>(StringComparer.Ordinal);
+                    while (partition.Reads.TryPeek(out var next) && (rows.Count < MaxReadRows || rows.Contains(next.RowKey)))
+                    {
+                        rows.Add(next.RowKey);
+                        batch.Add(partition.Reads.Dequeue());
+                    }
+
+                    if (batch.Count == 0)
+                    {
+                        partition.Reading = false;
+                        return;
+                    }
+                }
+
+                await QueryAsync(partition, batch);
+            }
+            finally
+            {
+                _inFlight.Release();
+            }
+        }
+    }
+
+    private async Task QueryAsync(Partition partition, List<Read> batch)
+    {
+        try
+        {
+            await EnsureTableAsync();
+            var rows = batch.Select(r => r.RowKey).Distinct(StringComparer.Ordinal).ToList();
+            var filter = $"{TableClient.CreateQueryFilter($"PartitionKey eq {partition.Key}")} and ({string.Join(" or ", rows.Select(row => TableClient.CreateQueryFilter($"RowKey eq {row}")))})";
+            var found = new Dictionary<string, TableEntity>(StringComparer.Ordinal);
+            await foreach (var entity in table.QueryAsync<TableEntity>(filter, maxPerPage: rows.Count))
+            {
+                found[entity.RowKey] = entity;
+            }
+
+            foreach (var read in batch)
+            {
+                read.Done.TrySetResult(found.GetValueOrDefault(read.RowKey));
+            }
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            foreach (var read in batch)
+            {
+                read.Done.TrySetException(ex);
+            }
+        }
+    }
+
     private Task<ETag> SubmitAsync(Partition partition, Write write)
     {
         var start = false;
@@ -315,7 +405,7 @@ internal sealed partial class TableBatchGrainStorage(
     [LoggerMessage(Level = LogLevel.Warning, Message = "A table transaction of {Count} grain state writes failed; each writer sees the error")]
     private partial void LogTransactionFailed(Exception exception, int count);
 
-    /// <summary>One table partition: its key, and the writes waiting for its next transaction.</summary>
+    /// <summary>One table partition: its key, the writes waiting for its next transaction, and the reads waiting for its next query.</summary>
     private sealed class Partition(string key)
     {
         public string Key => key;
@@ -323,6 +413,16 @@ internal sealed partial class TableBatchGrainStorage(
         public Queue<Write> Queue { get; } = new();
 
         public bool Sending { get; set; }
+
+        public Queue<Read> Reads { get; } = new();
+
+        public bool Reading { get; set; }
+    }
+
+    /// <summary>One queued read of a grain's row, and who waits for it (null when the row does not exist).</summary>
+    private sealed record Read(string RowKey)
+    {
+        public TaskCompletionSource<TableEntity?> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 
     /// <summary>One queued write (or delete) of a grain's state, <paramref name="Bytes"/> of it, and who waits for its ETag.</summary>
