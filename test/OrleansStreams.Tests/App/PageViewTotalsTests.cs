@@ -70,16 +70,14 @@ public sealed class PageViewTotalsTests
         foreach (var transaction in views.Chunk(400))
         {
             producer.BeginTransaction();
-            var index = 0;
-            foreach (var view in transaction)
-            {
-                producer.Produce(
-                    new TopicPartition(Topics.PageViews, index++ % Partitions),
-                    new Message<string, byte[]> { Key = view.UserId, Value = KafkaTestData.Json(view) },
-                    report => ends[report.Partition.Value] = Math.Max(ends.GetValueOrDefault(report.Partition.Value), report.Offset.Value + 1));
-            }
-
+            var delivered = await Task.WhenAll(transaction.Select((view, i) => producer.ProduceAsync(
+                new TopicPartition(Topics.PageViews, i % Partitions),
+                new Message<string, byte[]> { Key = view.UserId, Value = KafkaTestData.Json(view) })));
             producer.CommitTransaction(TimeSpan.FromSeconds(30));
+            foreach (var report in delivered)
+            {
+                ends[report.Partition.Value] = Math.Max(ends.GetValueOrDefault(report.Partition.Value), report.Offset.Value + 1);
+            }
 
             // Each transaction applied and made durable before the next is written: the next records start after a
             // marker that the partitions' readers never saw.
