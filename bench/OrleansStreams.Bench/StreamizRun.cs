@@ -19,6 +19,9 @@ public static class StreamizRun
     public const string Store = "url-counts";
     public const string Repartition = "by-url";
 
+    /// <summary>How long the count of views may stand still before a run counts as failed.</summary>
+    private static readonly TimeSpan StallTimeout = TimeSpan.FromSeconds(60);
+
     public static string ApplicationId(bool exactlyOnce) => exactlyOnce ? "bench-streamiz-eos" : "bench-streamiz-alos";
 
     /// <summary>The internal topics Streamiz needs; the embedded Kafka cannot create topics on request.</summary>
@@ -123,9 +126,14 @@ public static class StreamizRun
         }
     }
 
+    /// <summary>
+    /// Waits until done; fails when Streamiz reports an error, runs past <paramref name="timeout"/>, or makes no progress
+    /// for <see cref="StallTimeout"/> (a stream thread can die while the application as a whole stays running).
+    /// </summary>
     private static async Task WaitAsync(Func<bool> done, Func<KafkaStream.State?> failedState, TimeSpan timeout, Func<string> progress)
     {
         var deadline = DateTime.UtcNow + timeout;
+        var (seen, seenAt) = (progress(), DateTime.UtcNow);
         while (!done())
         {
             if (failedState() is { } failed)
@@ -136,6 +144,15 @@ public static class StreamizRun
             if (DateTime.UtcNow > deadline)
             {
                 throw new TimeoutException($"Streamiz did not finish in {timeout}: {progress()}.");
+            }
+
+            if (progress() is var now && now != seen)
+            {
+                (seen, seenAt) = (now, DateTime.UtcNow);
+            }
+            else if (DateTime.UtcNow - seenAt > StallTimeout)
+            {
+                throw new TimeoutException($"Streamiz made no progress for {StallTimeout.TotalSeconds:N0} s: {now}.");
             }
 
             await Task.Delay(50);

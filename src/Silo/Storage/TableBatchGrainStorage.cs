@@ -207,62 +207,102 @@ internal sealed partial class TableBatchGrainStorage(
         return ready;
     }
 
+    /// <summary>Queues a read of the grain's row; null when it does not exist.</summary>
     private Task<TableEntity?> ReadAsync(Partition partition, string rowKey)
     {
         var read = new Read(rowKey);
+        Enqueue(partition.Reads, read, TakeReads, batch => QueryAsync(partition, batch));
+        return read.Done.Task;
+    }
+
+    /// <summary>Queues a write (or delete) of the grain's row; completes with its new ETag.</summary>
+    private Task<ETag> SubmitAsync(Partition partition, Write write)
+    {
+        Enqueue(partition.Writes, write, TakeWrites, SendAsync);
+        return write.Done.Task;
+    }
+
+    /// <summary>Queues a request, and starts sending what the lane holds unless that is under way.</summary>
+    private void Enqueue<T>(Lane<T> lane, T request, Func<Queue<T>, List<T>> take, Func<List<T>, Task> send)
+    {
         var start = false;
-        lock (partition)
+        lock (lane)
         {
-            partition.Reads.Enqueue(read);
-            if (!partition.Reading)
+            lane.Waiting.Enqueue(request);
+            if (!lane.Draining)
             {
-                partition.Reading = start = true;
+                lane.Draining = start = true;
             }
         }
 
         if (start)
         {
-            _ = Task.Run(() => DrainReadsAsync(partition));
+            _ = Task.Run(() => DrainAsync(lane, take, send));
         }
-
-        return read.Done.Task;
     }
 
     /// <summary>
-    /// Answers the reads queued for one partition, a query at a time, until none is left. Like transactions, a query's
-    /// rows are taken only once it may go, and it counts against the same limit of requests in flight.
+    /// Sends what queued in one lane, a request at a time, until nothing is left. A request's contents are taken only
+    /// once it may go (at most <c>maxInFlight</c> requests are out at once, over all lanes), so what queues while storage
+    /// is busy joins it rather than waiting in requests of its own.
     /// </summary>
-    private async Task DrainReadsAsync(Partition partition)
+    private async Task DrainAsync<T>(Lane<T> lane, Func<Queue<T>, List<T>> take, Func<List<T>, Task> send)
     {
         while (true)
         {
             await _inFlight.WaitAsync();
             try
             {
-                var batch = new List<Read>();
-                lock (partition)
+                List<T> batch;
+                lock (lane)
                 {
-                    var rows = new HashSet<string>(StringComparer.Ordinal);
-                    while (partition.Reads.TryPeek(out var next) && (rows.Count < MaxReadRows || rows.Contains(next.RowKey)))
-                    {
-                        rows.Add(next.RowKey);
-                        batch.Add(partition.Reads.Dequeue());
-                    }
-
+                    batch = take(lane.Waiting);
                     if (batch.Count == 0)
                     {
-                        partition.Reading = false;
+                        lane.Draining = false;
                         return;
                     }
                 }
 
-                await QueryAsync(partition, batch);
+                await send(batch);
             }
             finally
             {
                 _inFlight.Release();
             }
         }
+    }
+
+    /// <summary>The reads of one query: up to <see cref="MaxReadRows"/> rows (reads of a row already taken join it).</summary>
+    private static List<Read> TakeReads(Queue<Read> waiting)
+    {
+        var batch = new List<Read>();
+        var rows = new HashSet<string>(StringComparer.Ordinal);
+        while (waiting.TryPeek(out var next) && (rows.Count < MaxReadRows || rows.Contains(next.RowKey)))
+        {
+            rows.Add(next.RowKey);
+            batch.Add(waiting.Dequeue());
+        }
+
+        return batch;
+    }
+
+    /// <summary>The writes of one transaction: up to <see cref="MaxActions"/> of distinct rows, within the size limit.</summary>
+    private static List<Write> TakeWrites(Queue<Write> waiting)
+    {
+        var batch = new List<Write>();
+        var rows = new HashSet<string>(StringComparer.Ordinal);
+        var bytes = 0;
+        while (waiting.TryPeek(out var next)
+            && batch.Count < MaxActions
+            && (batch.Count == 0 || bytes + next.Bytes <= MaxTransactionBytes)
+            && rows.Add(next.RowKey))
+        {
+            batch.Add(waiting.Dequeue());
+            bytes += next.Bytes;
+        }
+
+        return batch;
     }
 
     private async Task QueryAsync(Partition partition, List<Read> batch)
@@ -288,68 +328,6 @@ internal sealed partial class TableBatchGrainStorage(
             foreach (var read in batch)
             {
                 read.Done.TrySetException(ex);
-            }
-        }
-    }
-
-    private Task<ETag> SubmitAsync(Partition partition, Write write)
-    {
-        var start = false;
-        lock (partition)
-        {
-            partition.Queue.Enqueue(write);
-            if (!partition.Sending)
-            {
-                partition.Sending = start = true;
-            }
-        }
-
-        if (start)
-        {
-            _ = Task.Run(() => DrainAsync(partition));
-        }
-
-        return write.Done.Task;
-    }
-
-    /// <summary>
-    /// Sends what queued for one partition, a transaction at a time, until nothing is left. A transaction's writes are
-    /// taken only once it may go (at most <c>maxInFlight</c> transactions are out at once, over all partitions), so
-    /// the writes that queue while storage is busy join it rather than waiting in transactions of their own.
-    /// </summary>
-    private async Task DrainAsync(Partition partition)
-    {
-        while (true)
-        {
-            await _inFlight.WaitAsync();
-            try
-            {
-                var batch = new List<Write>();
-                lock (partition)
-                {
-                    var rows = new HashSet<string>(StringComparer.Ordinal);
-                    var bytes = 0;
-                    while (partition.Queue.TryPeek(out var next)
-                        && batch.Count < MaxActions
-                        && (batch.Count == 0 || bytes + next.Bytes <= MaxTransactionBytes)
-                        && rows.Add(next.RowKey))
-                    {
-                        batch.Add(partition.Queue.Dequeue());
-                        bytes += next.Bytes;
-                    }
-
-                    if (batch.Count == 0)
-                    {
-                        partition.Sending = false;
-                        return;
-                    }
-                }
-
-                await SendAsync(batch);
-            }
-            finally
-            {
-                _inFlight.Release();
             }
         }
     }
@@ -410,13 +388,17 @@ internal sealed partial class TableBatchGrainStorage(
     {
         public string Key => key;
 
-        public Queue<Write> Queue { get; } = new();
+        public Lane<Write> Writes { get; } = new();
 
-        public bool Sending { get; set; }
+        public Lane<Read> Reads { get; } = new();
+    }
 
-        public Queue<Read> Reads { get; } = new();
+    /// <summary>Requests of one kind waiting for one partition, and whether they are being sent.</summary>
+    private sealed class Lane<T>
+    {
+        public Queue<T> Waiting { get; } = new();
 
-        public bool Reading { get; set; }
+        public bool Draining { get; set; }
     }
 
     /// <summary>One queued read of a grain's row, and who waits for it (null when the row does not exist).</summary>
