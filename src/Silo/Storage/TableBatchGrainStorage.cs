@@ -18,10 +18,7 @@ namespace OrleansStreams.Silo.Storage;
 /// carries every write that queued for that partition meanwhile (up to 100 entities, the service's limit). Under
 /// load a write costs a fraction of a request instead of a whole one; a lone write costs one request, as before.
 /// Each write keeps its own ETag check: one that lost a race fails alone with an
-/// <see cref="InconsistentStateException"/>, and the others of its transaction are sent again. Reads are gathered the
-/// same way: the activations that queue for one partition while a read of it is out are answered by one query for all
-/// their rows (up to 14, the service's limit of 15 comparisons in a query), so many grains activating at once, as after a
-/// restart or when new keys arrive, cost a fraction of a request each.
+/// <see cref="InconsistentStateException"/>, and the others of its transaction are sent again.
 /// </summary>
 internal sealed partial class TableBatchGrainStorage(
     TableClient table,
@@ -40,9 +37,6 @@ internal sealed partial class TableBatchGrainStorage(
 
     /// <summary>Most actions in one transaction, the service's limit.</summary>
     public const int MaxActions = 100;
-
-    /// <summary>Most rows one read asks for: a query's filter holds at most 15 comparisons, one of them the partition's.</summary>
-    public const int MaxReadRows = 14;
 
     /// <summary>Most state bytes in one transaction: the service takes 4 MiB, encoding and envelope included.</summary>
     private const int MaxTransactionBytes = 2 * 1024 * 1024;
@@ -79,7 +73,8 @@ internal sealed partial class TableBatchGrainStorage(
         ArgumentNullException.ThrowIfNull(grainState);
         await EnsureTableAsync();
         var (partition, rowKey) = KeysOf(stateName, grainId.ToString());
-        if (await ReadAsync(partition, rowKey) is not { } entity)
+        var found = await table.GetEntityIfExistsAsync<TableEntity>(partition.Key, rowKey);
+        if (!found.HasValue || found.Value is not { } entity)
         {
             grainState.State = activators.GetActivator<T>().Create();
             grainState.ETag = null;
@@ -207,127 +202,64 @@ internal sealed partial class TableBatchGrainStorage(
         return ready;
     }
 
-    /// <summary>Queues a read of the grain's row; null when it does not exist.</summary>
-    private Task<TableEntity?> ReadAsync(Partition partition, string rowKey)
-    {
-        var read = new Read(rowKey);
-        Enqueue(partition.Reads, read, TakeReads, batch => QueryAsync(partition, batch));
-        return read.Done.Task;
-    }
-
-    /// <summary>Queues a write (or delete) of the grain's row; completes with its new ETag.</summary>
     private Task<ETag> SubmitAsync(Partition partition, Write write)
     {
-        Enqueue(partition.Writes, write, TakeWrites, SendAsync);
-        return write.Done.Task;
-    }
-
-    /// <summary>Queues a request, and starts sending what the lane holds unless that is under way.</summary>
-    private void Enqueue<T>(Lane<T> lane, T request, Func<Queue<T>, List<T>> take, Func<List<T>, Task> send)
-    {
         var start = false;
-        lock (lane)
+        lock (partition)
         {
-            lane.Waiting.Enqueue(request);
-            if (!lane.Draining)
+            partition.Queue.Enqueue(write);
+            if (!partition.Sending)
             {
-                lane.Draining = start = true;
+                partition.Sending = start = true;
             }
         }
 
         if (start)
         {
-            _ = Task.Run(() => DrainAsync(lane, take, send));
+            _ = Task.Run(() => DrainAsync(partition));
         }
+
+        return write.Done.Task;
     }
 
     /// <summary>
-    /// Sends what queued in one lane, a request at a time, until nothing is left. A request's contents are taken only
-    /// once it may go (at most <c>maxInFlight</c> requests are out at once, over all lanes), so what queues while storage
-    /// is busy joins it rather than waiting in requests of its own.
+    /// Sends what queued for one partition, a transaction at a time, until nothing is left. A transaction's writes are
+    /// taken only once it may go (at most <c>maxInFlight</c> transactions are out at once, over all partitions), so
+    /// the writes that queue while storage is busy join it rather than waiting in transactions of their own.
     /// </summary>
-    private async Task DrainAsync<T>(Lane<T> lane, Func<Queue<T>, List<T>> take, Func<List<T>, Task> send)
+    private async Task DrainAsync(Partition partition)
     {
         while (true)
         {
             await _inFlight.WaitAsync();
             try
             {
-                List<T> batch;
-                lock (lane)
+                var batch = new List<Write>();
+                lock (partition)
                 {
-                    batch = take(lane.Waiting);
+                    var rows = new HashSet<string>(StringComparer.Ordinal);
+                    var bytes = 0;
+                    while (partition.Queue.TryPeek(out var next)
+                        && batch.Count < MaxActions
+                        && (batch.Count == 0 || bytes + next.Bytes <= MaxTransactionBytes)
+                        && rows.Add(next.RowKey))
+                    {
+                        batch.Add(partition.Queue.Dequeue());
+                        bytes += next.Bytes;
+                    }
+
                     if (batch.Count == 0)
                     {
-                        lane.Draining = false;
+                        partition.Sending = false;
                         return;
                     }
                 }
 
-                await send(batch);
+                await SendAsync(batch);
             }
             finally
             {
                 _inFlight.Release();
-            }
-        }
-    }
-
-    /// <summary>The reads of one query: up to <see cref="MaxReadRows"/> rows (reads of a row already taken join it).</summary>
-    private static List<Read> TakeReads(Queue<Read> waiting)
-    {
-        var batch = new List<Read>();
-        var rows = new HashSet<string>(StringComparer.Ordinal);
-        while (waiting.TryPeek(out var next) && (rows.Count < MaxReadRows || rows.Contains(next.RowKey)))
-        {
-            rows.Add(next.RowKey);
-            batch.Add(waiting.Dequeue());
-        }
-
-        return batch;
-    }
-
-    /// <summary>The writes of one transaction: up to <see cref="MaxActions"/> of distinct rows, within the size limit.</summary>
-    private static List<Write> TakeWrites(Queue<Write> waiting)
-    {
-        var batch = new List<Write>();
-        var rows = new HashSet<string>(StringComparer.Ordinal);
-        var bytes = 0;
-        while (waiting.TryPeek(out var next)
-            && batch.Count < MaxActions
-            && (batch.Count == 0 || bytes + next.Bytes <= MaxTransactionBytes)
-            && rows.Add(next.RowKey))
-        {
-            batch.Add(waiting.Dequeue());
-            bytes += next.Bytes;
-        }
-
-        return batch;
-    }
-
-    private async Task QueryAsync(Partition partition, List<Read> batch)
-    {
-        try
-        {
-            await EnsureTableAsync();
-            var rows = batch.Select(r => r.RowKey).Distinct(StringComparer.Ordinal).ToList();
-            var filter = $"{TableClient.CreateQueryFilter($"PartitionKey eq {partition.Key}")} and ({string.Join(" or ", rows.Select(row => TableClient.CreateQueryFilter($"RowKey eq {row}")))})";
-            var found = new Dictionary<string, TableEntity>(StringComparer.Ordinal);
-            await foreach (var entity in table.QueryAsync<TableEntity>(filter, maxPerPage: rows.Count))
-            {
-                found[entity.RowKey] = entity;
-            }
-
-            foreach (var read in batch)
-            {
-                read.Done.TrySetResult(found.GetValueOrDefault(read.RowKey));
-            }
-        }
-        catch (Exception ex) when (ex is not OutOfMemoryException)
-        {
-            foreach (var read in batch)
-            {
-                read.Done.TrySetException(ex);
             }
         }
     }
@@ -383,28 +315,14 @@ internal sealed partial class TableBatchGrainStorage(
     [LoggerMessage(Level = LogLevel.Warning, Message = "A table transaction of {Count} grain state writes failed; each writer sees the error")]
     private partial void LogTransactionFailed(Exception exception, int count);
 
-    /// <summary>One table partition: its key, the writes waiting for its next transaction, and the reads waiting for its next query.</summary>
+    /// <summary>One table partition: its key, and the writes waiting for its next transaction.</summary>
     private sealed class Partition(string key)
     {
         public string Key => key;
 
-        public Lane<Write> Writes { get; } = new();
+        public Queue<Write> Queue { get; } = new();
 
-        public Lane<Read> Reads { get; } = new();
-    }
-
-    /// <summary>Requests of one kind waiting for one partition, and whether they are being sent.</summary>
-    private sealed class Lane<T>
-    {
-        public Queue<T> Waiting { get; } = new();
-
-        public bool Draining { get; set; }
-    }
-
-    /// <summary>One queued read of a grain's row, and who waits for it (null when the row does not exist).</summary>
-    private sealed record Read(string RowKey)
-    {
-        public TaskCompletionSource<TableEntity?> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        public bool Sending { get; set; }
     }
 
     /// <summary>One queued write (or delete) of a grain's state, <paramref name="Bytes"/> of it, and who waits for its ETag.</summary>

@@ -100,38 +100,6 @@ public sealed class TableBatchGrainStorageTests
     }
 
     [Fact]
-    public async Task grains_activating_at_once_share_queries_and_each_reads_its_own_state_or_none()
-    {
-        await using var azurite = await Azurite.StartAsync();
-        var requests = new RequestCounter();
-        var storage = NewStorage(azurite, requests, partitions: 1);
-
-        // Half of them stored, every other one; one key holds a quote, which a query's filter must escape.
-        var ids = Enumerable.Range(0, 140).Select(i => GrainId.Create("url", i == 7 ? "/o'brien's page" : $"/page/{i}")).ToArray();
-        var stored = ids.Select((_, i) => i % 2 == 1).ToArray();
-        await Task.WhenAll(ids.Select((id, i) => stored[i] ? storage.WriteStateAsync("url", id, new GrainState<UrlState>(new UrlState { Total = i })) : Task.CompletedTask));
-        var before = requests.Count;
-
-        var reads = ids.Select(_ => new GrainState<UrlState>()).ToArray();
-        await Task.WhenAll(ids.Select((id, i) => storage.ReadStateAsync("url", id, reads[i])));
-
-        // One partition: 140 reads in about 140 / 14 queries, not 140 requests.
-        Assert.InRange(requests.Count - before, 140 / TableBatchGrainStorage.MaxReadRows, 20);
-        for (var i = 0; i < ids.Length; i++)
-        {
-            Assert.Equal(stored[i], reads[i].RecordExists);
-            Assert.Equal(stored[i] ? i : 0, reads[i].State!.Total);
-            Assert.Equal(stored[i], reads[i].ETag is not null);
-        }
-
-        // The quoted key's row is its own: written again over what was read, it reads back alone.
-        var quoted = new GrainState<UrlState>();
-        await storage.WriteStateAsync("url", ids[7], new GrainState<UrlState>(new UrlState { Total = 777 }) { ETag = reads[7].ETag });
-        await storage.ReadStateAsync("url", ids[7], quoted);
-        Assert.Equal(777, quoted.State!.Total);
-    }
-
-    [Fact]
     public void keys_are_escaped_so_distinct_grains_keep_distinct_rows()
     {
         Assert.Equal("a%002Fb%0023c%003Fd%005Ce%0025", TableBatchGrainStorage.Escape("a/b#c?d\\e%"));
