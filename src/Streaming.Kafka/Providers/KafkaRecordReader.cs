@@ -117,7 +117,12 @@ internal sealed unsafe class KafkaRecordReader : IDisposable
             byte* name;
             byte* value;
             nuint size;
-            api.HeaderGetAll(headers, (nuint)i, &name, &value, &size);
+            if (api.HeaderGetAll(headers, (nuint)i, &name, &value, &size) != 0)
+            {
+                // Fewer headers than counted: keep those read.
+                return result[..i];
+            }
+
             result[i] = new KafkaHeader(Marshal.PtrToStringUTF8((nint)name) ?? string.Empty, Copy(value, size));
         }
 
