@@ -35,7 +35,9 @@ public static partial class OrleansStreamsApp
         config.GetSection(GeneratorOptions.Section).Bind(generator);
         var generatorOn = generator.Enabled ?? embedded is not null;
 
-        builder.UseOrleans(silo => silo.UseConfiguredClustering(config).AddOrleansStreams(config).AddDashboard());
+        var dashboardInterval = SiloSettings.DashboardCounterInterval(config);
+        builder.UseOrleans(silo => silo.UseConfiguredClustering(config).AddOrleansStreams(config)
+            .AddDashboard(dashboard => dashboard.CounterUpdateIntervalMs = (int)dashboardInterval.TotalMilliseconds));
         builder.Services.AddOrleansStreamsHealthChecks();
         builder.Services.AddApiErrors();
         if (embedded is not null)

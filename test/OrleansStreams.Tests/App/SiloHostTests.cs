@@ -8,6 +8,8 @@ using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Orleans.Dashboard;
 using OrleansStreams.Silo;
 using OrleansStreams.Tests.Infrastructure;
 using OrleansStreams.Tests.Monitoring;
@@ -46,8 +48,19 @@ public sealed class SiloHostTests
     [InlineData("Storage:Provider", "Floppy", "Storage:Provider")]
     [InlineData("Storage:MaxConnections", "0", "Storage:MaxConnections")]
     [InlineData("Generator:RatePerSecond", "0", "RatePerSecond")]
+    [InlineData("Dashboard:CounterUpdateInterval", "00:00:00.500", "Dashboard:CounterUpdateInterval")]
     public async Task bad_setting_stops_startup_with_a_message_naming_it(string key, string value, string named) =>
         Assert.Contains(named, await StartupFailureAsync((key, value)), StringComparison.Ordinal);
+
+    [Fact]
+    public async Task the_dashboard_samples_its_counters_as_often_as_configured()
+    {
+        await using var defaults = Build([]);
+        await using var configured = Build([("Dashboard:CounterUpdateInterval", "00:00:05")]);
+
+        Assert.Equal(1000, defaults.Services.GetRequiredService<IOptions<DashboardOptions>>().Value.CounterUpdateIntervalMs);
+        Assert.Equal(5000, configured.Services.GetRequiredService<IOptions<DashboardOptions>>().Value.CounterUpdateIntervalMs);
+    }
 
     [Fact]
     public async Task a_storage_connection_string_that_is_none_stops_startup_naming_it() =>
