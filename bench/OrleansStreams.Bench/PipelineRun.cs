@@ -20,6 +20,9 @@ public static class PipelineRun
     /// <summary>Settings changed for experiments: ORLEANSSTREAMS_BENCH_SET="Kafka:MaxBatchSize=5000;Processing:CommitInterval=00:00:05".</summary>
     public static string? ExtraSettings => Environment.GetEnvironmentVariable("ORLEANSSTREAMS_BENCH_SET");
 
+    /// <summary>Whether to log progress as the run goes: ORLEANSSTREAMS_BENCH_PROGRESS set.</summary>
+    private static readonly bool ShowProgress = Environment.GetEnvironmentVariable("ORLEANSSTREAMS_BENCH_PROGRESS") is not null;
+
     public static async Task<RunResult> RunAsync(ChildArgs args, bool measureLatency)
     {
         var oracle = Oracle.Load(args.OraclePath);
@@ -134,7 +137,7 @@ public static class PipelineRun
             firstAppliedAtMs = firstAppliedAtMs == 0 && processed > 0 ? nowMs : firstAppliedAtMs;
             allAppliedAtMs = allAppliedAtMs == 0 && processed >= records ? nowMs : allAppliedAtMs;
             var fetched = statuses.Where(s => s.FirstFetchedAtMs > 0).Select(s => s.FirstFetchedAtMs).DefaultIfEmpty().Min();
-            if (Environment.GetEnvironmentVariable("ORLEANSSTREAMS_BENCH_PROGRESS") is not null)
+            if (ShowProgress)
             {
                 var sinceFetch = fetched > 0 ? $" ({(nowMs - fetched) / 1000.0:F2}s since the first record was fetched)" : string.Empty;
                 Console.Error.WriteLine($"{DateTime.UtcNow:HH:mm:ss.ff} {clock.Elapsed.TotalSeconds:F1}s processed {processed} committed {statuses.Sum(s => Math.Max(0, s.CommittedOffset))}{sinceFetch}");
@@ -143,7 +146,7 @@ public static class PipelineRun
             // Each partition's offsets start at zero, so the committed offsets add up to the records committed.
             if (processed >= records && statuses.Sum(s => Math.Max(0, s.CommittedOffset)) >= records)
             {
-                if (Environment.GetEnvironmentVariable("ORLEANSSTREAMS_BENCH_PROGRESS") is not null)
+                if (ShowProgress)
                 {
                     Console.Error.WriteLine($"CPU {(Process.GetCurrentProcess().TotalProcessorTime - cpuAtStart).TotalSeconds:F2}s while waiting for {records} records, allocated {(GC.GetTotalAllocatedBytes() - allocAtStart) / (double)records:F0} B/record; GCs {GC.CollectionCount(0) - gcsAtStart[0]}/{GC.CollectionCount(1) - gcsAtStart[1]}/{GC.CollectionCount(2) - gcsAtStart[2]}, paused {(GC.GetTotalPauseDuration() - pauseAtStart).TotalSeconds:F2}s");
                 }

@@ -90,7 +90,7 @@ public static class StreamizRun
         {
             await stream.StartAsync();
             var expected = oracle.ValidViews;
-            await WaitAsync(() => latest.Values.Sum() >= expected, () => failed, TimeSpan.FromMinutes(30), () => $"{latest.Values.Sum()} of {expected} views counted");
+            await WaitAsync(() => latest.Values.Sum(), expected, () => failed, TimeSpan.FromMinutes(30));
             var seconds = TimeSpan.FromTicks(clock.Elapsed.Ticks - Interlocked.Read(ref firstTicks)).TotalSeconds;
             var rate = oracle.PageViewRecords / seconds;
             var checks = new Checks();
@@ -103,7 +103,7 @@ public static class StreamizRun
                 Volatile.Write(ref measuring, true);
                 var live = await LiveLoad.ProduceAsync(args.BootstrapServers, spec, rate / 2, args.LiveDuration);
                 expected += live.Values.Sum();
-                await WaitAsync(() => latest.Values.Sum() >= expected, () => failed, TimeSpan.FromMinutes(5), () => $"{latest.Values.Sum()} of {expected} views counted");
+                await WaitAsync(() => latest.Values.Sum(), expected, () => failed, TimeSpan.FromMinutes(5));
                 checks.Equal("sum of window counts (after the latency phase)", expected, latest.Values.Sum());
             }
 
@@ -127,32 +127,33 @@ public static class StreamizRun
     }
 
     /// <summary>
-    /// Waits until done; fails when Streamiz reports an error, runs past <paramref name="timeout"/>, or makes no progress
-    /// for <see cref="StallTimeout"/> (a stream thread can die while the application as a whole stays running).
+    /// Waits until the views counted reach <paramref name="expected"/>; fails when Streamiz reports an error, runs past
+    /// <paramref name="timeout"/>, or counts nothing more for <see cref="StallTimeout"/> (a stream thread can die while
+    /// the application as a whole stays running).
     /// </summary>
-    private static async Task WaitAsync(Func<bool> done, Func<KafkaStream.State?> failedState, TimeSpan timeout, Func<string> progress)
+    private static async Task WaitAsync(Func<long> counted, long expected, Func<KafkaStream.State?> failedState, TimeSpan timeout)
     {
         var deadline = DateTime.UtcNow + timeout;
-        var (seen, seenAt) = (progress(), DateTime.UtcNow);
-        while (!done())
+        var (seen, seenAt) = (counted(), DateTime.UtcNow);
+        for (var now = seen; now < expected; now = counted())
         {
             if (failedState() is { } failed)
             {
-                throw new InvalidOperationException($"Streamiz stopped in state {failed}: {progress()}.");
+                throw new InvalidOperationException($"Streamiz stopped in state {failed}: {now} of {expected} views counted.");
             }
 
             if (DateTime.UtcNow > deadline)
             {
-                throw new TimeoutException($"Streamiz did not finish in {timeout}: {progress()}.");
+                throw new TimeoutException($"Streamiz did not finish in {timeout}: {now} of {expected} views counted.");
             }
 
-            if (progress() is var now && now != seen)
+            if (now != seen)
             {
                 (seen, seenAt) = (now, DateTime.UtcNow);
             }
             else if (DateTime.UtcNow - seenAt > StallTimeout)
             {
-                throw new TimeoutException($"Streamiz made no progress for {StallTimeout.TotalSeconds:N0} s: {now}.");
+                throw new TimeoutException($"Streamiz made no progress for {StallTimeout.TotalSeconds:N0} s: {now} of {expected} views counted.");
             }
 
             await Task.Delay(50);

@@ -175,27 +175,28 @@ internal sealed partial class KafkaAdapterReceiver(
 
     /// <summary>
     /// Takes the next record if one is ready (false when none is, or the read failed); <paramref name="record"/> is
-    /// null for an event that is no record.
+    /// null for an event that is no record. Read straight from librdkafka where it can be, else through Confluent.
     /// </summary>
     private bool TryRead(IConsumer<byte[]?, byte[]?> consumer, long fetchedAtMs, out KafkaRecord? record)
     {
-        record = null;
-        if (_reader is { } reader)
+        Error? error;
+        var read = _reader is { } reader
+            ? reader.TryRead(partition.Topic, fetchedAtMs, out record, out error)
+            : TryConsume(consumer, fetchedAtMs, out record, out error);
+        if (error is not null)
         {
-            if (!reader.TryRead(partition.Topic, fetchedAtMs, out record, out var error))
-            {
-                return false;
-            }
-
-            if (error is not null)
-            {
-                KafkaClientLog.Error(logger, Client, error.Code, error.Reason);
-                return false;
-            }
-
-            return true;
+            KafkaClientLog.Error(logger, Client, error.Code, error.Reason);
+            return false;
         }
 
+        return read;
+    }
+
+    /// <summary>What <see cref="KafkaRecordReader.TryRead"/> does, through Confluent's <c>Consume</c>.</summary>
+    private bool TryConsume(IConsumer<byte[]?, byte[]?> consumer, long fetchedAtMs, out KafkaRecord? record, out Error? error)
+    {
+        record = null;
+        error = null;
         ConsumeResult<byte[]?, byte[]?>? result;
         try
         {
@@ -203,8 +204,8 @@ internal sealed partial class KafkaAdapterReceiver(
         }
         catch (ConsumeException ex)
         {
-            KafkaClientLog.Error(logger, Client, ex.Error.Code, ex.Error.Reason);
-            return false;
+            error = ex.Error;
+            return true;
         }
 
         if (result is null)

@@ -19,14 +19,16 @@ internal sealed unsafe class KafkaRecordReader : IDisposable
     private const int NoTimestamp = 0;
 
     private static readonly Lazy<Api?> Bound = new(Bind);
+    private readonly Api _api;
     private readonly SafeHandle _handle;
     private readonly nint _client;
     private bool _released;
 
-    private KafkaRecordReader(SafeHandle handle)
+    private KafkaRecordReader(Api api, SafeHandle handle)
     {
         var added = false;
         handle.DangerousAddRef(ref added);
+        _api = api;
         _handle = handle;
         _client = handle.DangerousGetHandle();
     }
@@ -36,7 +38,7 @@ internal sealed unsafe class KafkaRecordReader : IDisposable
     {
         ArgumentNullException.ThrowIfNull(consumer);
         return Bound.Value is { } api && api.ClientHandle.GetValue(consumer.Handle) is SafeHandle { IsInvalid: false } handle
-            ? new KafkaRecordReader(handle)
+            ? new KafkaRecordReader(api, handle)
             : null;
     }
 
@@ -48,7 +50,7 @@ internal sealed unsafe class KafkaRecordReader : IDisposable
     public bool TryRead(string topic, long fetchedAtMs, out KafkaRecord? record, out Error? error)
     {
         ObjectDisposedException.ThrowIf(_released, this);
-        var api = Bound.Value!;
+        var api = _api;
         record = null;
         error = null;
         var message = api.Poll(_client, 0);
