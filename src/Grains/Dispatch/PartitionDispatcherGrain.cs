@@ -21,9 +21,10 @@ namespace OrleansStreams.Grains.Dispatch;
 /// the next batch. Every commit interval, alongside the batches, it advances the partition's durable offset to
 /// below the first record some grain has not persisted yet, so a restart resumes where persisted work ends (records
 /// applied again are ignored by their grains' high-water marks); when the durable offset falls far behind, batches
-/// wait for it. Once a delivery reaches the end of the partition as read, or no batch has come for a quarter of the
-/// interval, it commits at once (at most once per quarter interval), with every grain persisting what it holds, so the
-/// durable offset reaches the end of a burst without waiting out the interval. Its watermark
+/// wait for it. Once a delivery reads a backlog through to the end of the partition as read, or no batch has come for a
+/// quarter of the interval, it commits at once (at most once per quarter interval), with every grain persisting what it
+/// holds, so the durable offset reaches the end of a burst without waiting out the interval. Live traffic, whose every
+/// delivery is at the end, commits at the interval like any other. Its watermark
 /// report rides on the commit; while a batch or a commit is in flight it tells the watermark it is still active, so a
 /// slow partition is never taken for an idle one.
 /// </summary>
@@ -56,6 +57,7 @@ internal abstract partial class PartitionDispatcherGrain<TEvent>(
     private long _lastBatchMs = Environment.TickCount64;
     private long _commitStartedMs = Environment.TickCount64;
     private bool _caughtUp;
+    private bool _backlogReadThrough;
     private Task? _committing;
     private DateTime _lastReport = DateTime.MinValue;
     private readonly TimeSpan _keepActiveEvery = windows.Value.IdleTimeout / 3;
@@ -82,12 +84,13 @@ internal abstract partial class PartitionDispatcherGrain<TEvent>(
 
     /// <summary>
     /// Whether records wait to become durable while no grain is receiving from this partition: none have come for a
-    /// while, or the last delivery reached the end of the partition (then at most once per quiet spell, so that sparse
-    /// traffic that is always caught up does not commit after every delivery).
+    /// while, or a delivery has read a backlog through to the end of the partition since the last commit (then at most
+    /// once per quiet spell). Only the step from behind to the end counts: in steady traffic every delivery reaches the
+    /// end, and committing after each would have every grain persist several times per interval.
     /// </summary>
     private bool Quiet =>
         Pending && _busy == 0
-        && (Environment.TickCount64 - _lastBatchMs >= QuietAfterMs || (_caughtUp && Environment.TickCount64 - _commitStartedMs >= QuietAfterMs));
+        && (Environment.TickCount64 - _lastBatchMs >= QuietAfterMs || (_backlogReadThrough && Environment.TickCount64 - _commitStartedMs >= QuietAfterMs));
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
@@ -150,6 +153,7 @@ internal abstract partial class PartitionDispatcherGrain<TEvent>(
             }
 
             await ApplyAsync(items);
+            _backlogReadThrough |= items.ReachesLogEnd && !_caughtUp;
             _caughtUp = items.ReachesLogEnd;
         }
         finally
@@ -298,6 +302,7 @@ internal abstract partial class PartitionDispatcherGrain<TEvent>(
 
         var quiet = Quiet;
         _commitStartedMs = Environment.TickCount64;
+        _backlogReadThrough &= !quiet;
         _busy++;
         long durable;
         try
