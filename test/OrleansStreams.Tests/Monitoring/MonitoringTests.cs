@@ -72,6 +72,33 @@ public sealed partial class MonitoringTests
     }
 
     [Fact]
+    public async Task steady_traffic_commits_about_once_per_interval_not_after_every_delivery()
+    {
+        // 400 views a second keep each of the 8 partitions busy, so every delivery reads up to the end; no clicks, so
+        // only the page-view partitions commit. Committing after each such delivery made about 4 commits per interval.
+        await using var app = SiloHostTests.Build(("Generator:RatePerSecond", "400"), ("Generator:ClickFraction", "0"));
+        await app.StartAsync();
+        try
+        {
+            using var http = new HttpClient { BaseAddress = SiloHostTests.Address(app) };
+            var started = await Eventually.Until(() => http.GetStringAsync("/metrics"), m => Sum(m, "app_checkpoint_duration_seconds_count") >= 8, TimeSpan.FromSeconds(60), "every partition committing");
+            var seconds = 6;
+            await Task.Delay(TimeSpan.FromSeconds(seconds));
+            var ended = await http.GetStringAsync("/metrics");
+
+            var consumed = Sum(ended, "app_messages_consumed_total", "topic=\"pageviews\"") - Sum(started, "app_messages_consumed_total", "topic=\"pageviews\"");
+            var commits = Sum(ended, "app_checkpoint_duration_seconds_count") - Sum(started, "app_checkpoint_duration_seconds_count");
+            Assert.True(consumed >= 8 * 100, $"steady traffic: {consumed} views consumed in {seconds} s");
+            // One per interval and partition, with room for a partition that goes quiet now and then.
+            Assert.True(commits <= 8 * seconds * 2, $"{commits} commits of 8 partitions in {seconds} s at a commit interval of 1 s");
+        }
+        finally
+        {
+            await app.StopAsync();
+        }
+    }
+
+    [Fact]
     public async Task readiness_is_false_while_kafka_is_down_and_true_after()
     {
         await using var app = SiloHostTests.Build(("Generator:Enabled", "false"));
