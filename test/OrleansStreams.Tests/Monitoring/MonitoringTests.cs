@@ -82,15 +82,15 @@ public sealed partial class MonitoringTests
         {
             using var http = new HttpClient { BaseAddress = SiloHostTests.Address(app) };
             var started = await Eventually.Until(() => http.GetStringAsync("/metrics"), m => Sum(m, "app_checkpoint_duration_seconds_count") >= 8, TimeSpan.FromSeconds(60), "every partition committing");
-            var seconds = 6;
-            await Task.Delay(TimeSpan.FromSeconds(seconds));
+            const int Seconds = 6;
+            await Task.Delay(TimeSpan.FromSeconds(Seconds));
             var ended = await http.GetStringAsync("/metrics");
 
             var consumed = Sum(ended, "app_messages_consumed_total", "topic=\"pageviews\"") - Sum(started, "app_messages_consumed_total", "topic=\"pageviews\"");
             var commits = Sum(ended, "app_checkpoint_duration_seconds_count") - Sum(started, "app_checkpoint_duration_seconds_count");
-            Assert.True(consumed >= 8 * 100, $"steady traffic: {consumed} views consumed in {seconds} s");
+            Assert.True(consumed >= 8 * 100, $"steady traffic: {consumed} views consumed in {Seconds} s");
             // One per interval and partition, with room for a partition that goes quiet now and then.
-            Assert.True(commits <= 8 * seconds * 2, $"{commits} commits of 8 partitions in {seconds} s at a commit interval of 1 s");
+            Assert.True(commits <= 8 * Seconds * 2, $"{commits} commits of 8 partitions in {Seconds} s at a commit interval of 1 s");
         }
         finally
         {
