@@ -14,7 +14,7 @@ public static class CeilingRun
 {
     private const int Passes = 3;
 
-    public static async Task<RunResult> RunAsync(ChildArgs args, bool parse, bool measureLatency)
+    public static async Task<RunResult> RunAsync(ChildArgs args, bool parse, IReadOnlyList<double>? latencyAfter)
     {
         var oracle = Oracle.Load(args.OraclePath);
         var spec = oracle.Spec;
@@ -81,10 +81,10 @@ public static class CeilingRun
         var seconds = clock!.Elapsed.TotalSeconds;
         var rate = (read - 1) / seconds;
 
-        // Latency at half the measured rate: records produced now, timed from their Kafka timestamp to here.
-        var liveRate = rate / 2;
+        // Latency at half the maximum rate: records produced now, timed from their Kafka timestamp to here.
+        var liveRate = LiveLoad.HalfOfMedian(latencyAfter ?? [], rate);
         long liveRecords = 0;
-        if (measureLatency)
+        if (latencyAfter is not null)
         {
             var produce = Task.Run(() => LiveLoad.ProduceAsync(args.BootstrapServers, spec, liveRate, args.LiveDuration));
             while (!produce.IsCompleted)

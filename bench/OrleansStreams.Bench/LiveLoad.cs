@@ -10,6 +10,16 @@ namespace OrleansStreams.Bench;
 /// </summary>
 public static class LiveLoad
 {
+    /// <summary>
+    /// The rate latency is measured at: half the maximum, which is the median of the measured runs' rates (the run
+    /// that measures latency included), as the results report it.
+    /// </summary>
+    public static double HalfOfMedian(IEnumerable<double> earlierRates, double rate)
+    {
+        var rates = earlierRates.Append(rate).Order().ToArray();
+        return rates[rates.Length / 2] / 2;
+    }
+
     public static async Task<Dictionary<string, long>> ProduceAsync(string bootstrapServers, DatasetSpec spec, double ratePerSecond, TimeSpan duration)
     {
         var random = new Random(spec.Seed + 1);

@@ -23,7 +23,7 @@ public static class PipelineRun
     /// <summary>Whether to log progress as the run goes: ORLEANSSTREAMS_BENCH_PROGRESS set.</summary>
     private static readonly bool ShowProgress = Environment.GetEnvironmentVariable("ORLEANSSTREAMS_BENCH_PROGRESS") is not null;
 
-    public static async Task<RunResult> RunAsync(ChildArgs args, bool measureLatency)
+    public static async Task<RunResult> RunAsync(ChildArgs args, IReadOnlyList<double>? latencyAfter)
     {
         var oracle = Oracle.Load(args.OraclePath);
         var spec = oracle.Spec;
@@ -75,12 +75,13 @@ public static class PipelineRun
             var checks = new Checks();
             await CheckAsync(grains, oracle, checks, live: null);
 
-            // Latency at half the measured rate: views produced now, timed from their Kafka timestamp until applied.
+            // Latency at half the maximum rate: views produced now, timed from their Kafka timestamp until applied.
             var latency = new LatencyHistogram();
-            if (measureLatency)
+            var liveRate = LiveLoad.HalfOfMedian(latencyAfter ?? [], rate);
+            if (latencyAfter is not null)
             {
                 var before = await LatencyAsync(metrics);
-                var live = await LiveLoad.ProduceAsync(args.BootstrapServers, spec, rate / 2, args.LiveDuration);
+                var live = await LiveLoad.ProduceAsync(args.BootstrapServers, spec, liveRate, args.LiveDuration);
                 await WaitForAsync(dispatchers, oracle.Records + live.Values.Sum(), TimeSpan.FromMinutes(5));
                 latency = (await LatencyAsync(metrics)).Minus(before);
                 await CheckAsync(grains, oracle, checks, live);
@@ -88,7 +89,7 @@ public static class PipelineRun
 
             var storageName = args.StorageConnectionString is null ? "in-memory" : "Azure Table (Azurite)";
             return new RunResult($"OrleansStreams ({storageName})", spec.Name, spec.Partitions, spec.Users, oracle.Records, seconds, rate,
-                rate / 2, latency.QuantileMs(0.5), latency.QuantileMs(0.99), ProcessStats.PeakMemoryMb(), checks.AllPassed, checks.ToString(),
+                liveRate, latency.QuantileMs(0.5), latency.QuantileMs(0.99), ProcessStats.PeakMemoryMb(), checks.AllPassed, checks.ToString(),
                 progress.FirstAppliedSeconds, progress.AllAppliedSeconds, MeasuredFromMs: progress.FromMs, MeasuredToMs: progress.ToMs);
         }
         finally

@@ -6,27 +6,29 @@ using OrleansStreams.Bench;
 if (args is ["child", ..])
 {
     var child = ChildArgs.Parse(args[1..]);
-    Func<ChildArgs, bool, Task<RunResult>> measure = child.Run switch
+    // The second argument: null, or the rates of the measured runs before, to measure latency at half their median.
+    Func<ChildArgs, IReadOnlyList<double>?, Task<RunResult>> measure = child.Run switch
     {
-        "ceiling-raw" => (a, latency) => CeilingRun.RunAsync(a, parse: false, latency),
-        "ceiling" => (a, latency) => CeilingRun.RunAsync(a, parse: true, latency),
+        "ceiling-raw" => (a, latencyAfter) => CeilingRun.RunAsync(a, parse: false, latencyAfter),
+        "ceiling" => (a, latencyAfter) => CeilingRun.RunAsync(a, parse: true, latencyAfter),
         "pipeline" => PipelineRun.RunAsync,
-        "streamiz-alos" => (a, latency) => StreamizRun.RunAsync(a, exactlyOnce: false, latency),
-        "streamiz-eos" => (a, latency) => StreamizRun.RunAsync(a, exactlyOnce: true, latency),
+        "streamiz-alos" => (a, latencyAfter) => StreamizRun.RunAsync(a, exactlyOnce: false, latencyAfter),
+        "streamiz-eos" => (a, latencyAfter) => StreamizRun.RunAsync(a, exactlyOnce: true, latencyAfter),
         _ => throw new ArgumentException($"Unknown run '{child.Run}'."),
     };
 
     // First the same dataset on another Kafka, in this fresh process (code not yet compiled, caches empty); then the
     // measured runs, each with fresh state, as a service that has been running reads its input; the last one goes
-    // on to measure latency. The run of median rate is reported, with the latency of the last.
-    var cold = await measure(child.Cold, false);
+    // on to measure latency, at half the median rate of them all. The run of median rate is reported, with the latency
+    // of the last.
+    var cold = await measure(child.Cold, null);
     var runs = new List<RunResult>();
     foreach (var repeat in child.Repeats)
     {
-        runs.Add(await measure(repeat, false));
+        runs.Add(await measure(repeat, null));
     }
 
-    var last = await measure(child, true);
+    var last = await measure(child, [.. runs.Select(r => r.RecordsPerSecond)]);
     runs.Add(last);
     var median = runs.OrderBy(r => r.RecordsPerSecond).ElementAt(runs.Count / 2);
     var failed = runs.Prepend(cold).Where(r => !r.Correct).Select(r => r.Checks).ToList();

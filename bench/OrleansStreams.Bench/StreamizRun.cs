@@ -32,7 +32,7 @@ public static class StreamizRun
         yield return $"{id}-{Store}-changelog";
     }
 
-    public static async Task<RunResult> RunAsync(ChildArgs args, bool exactlyOnce, bool measureLatency)
+    public static async Task<RunResult> RunAsync(ChildArgs args, bool exactlyOnce, IReadOnlyList<double>? latencyAfter)
     {
         var oracle = Oracle.Load(args.OraclePath);
         var spec = oracle.Spec;
@@ -98,10 +98,11 @@ public static class StreamizRun
             var perUrl = latest.GroupBy(l => l.Key.Url).ToDictionary(g => g.Key, g => g.Sum(l => l.Value));
             checks.Equal("URLs whose total differs", 0, oracle.UrlTotals.Count(t => t.Value != perUrl.GetValueOrDefault(t.Key)));
 
-            if (measureLatency)
+            var liveRate = LiveLoad.HalfOfMedian(latencyAfter ?? [], rate);
+            if (latencyAfter is not null)
             {
                 Volatile.Write(ref measuring, true);
-                var live = await LiveLoad.ProduceAsync(args.BootstrapServers, spec, rate / 2, args.LiveDuration);
+                var live = await LiveLoad.ProduceAsync(args.BootstrapServers, spec, liveRate, args.LiveDuration);
                 expected += live.Values.Sum();
                 await WaitAsync(() => latest.Values.Sum(), expected, () => failed, TimeSpan.FromMinutes(5));
                 checks.Equal("sum of window counts (after the latency phase)", expected, latest.Values.Sum());
@@ -109,7 +110,7 @@ public static class StreamizRun
 
             var guarantee = exactlyOnce ? "exactly-once" : "at-least-once";
             return new RunResult($"Streamiz 1.8.2 ({guarantee}, RocksDB)", spec.Name, spec.Partitions, spec.Users, oracle.PageViewRecords, seconds, rate,
-                rate / 2, latency.QuantileMs(0.5), latency.QuantileMs(0.99), ProcessStats.PeakMemoryMb(), checks.AllPassed, checks.ToString());
+                liveRate, latency.QuantileMs(0.5), latency.QuantileMs(0.99), ProcessStats.PeakMemoryMb(), checks.AllPassed, checks.ToString());
         }
         finally
         {
