@@ -14,11 +14,8 @@ public static class LiveLoad
     /// The rate latency is measured at: half the maximum, which is the median of the measured runs' rates (the run
     /// that measures latency included), as the results report it.
     /// </summary>
-    public static double HalfOfMedian(IEnumerable<double> earlierRates, double rate)
-    {
-        var rates = earlierRates.Append(rate).Order().ToArray();
-        return rates[rates.Length / 2] / 2;
-    }
+    public static double HalfOfMedian(IEnumerable<double> earlierRates, double rate) =>
+        RunResult.Median(earlierRates.Append(rate), r => r) / 2;
 
     public static async Task<Dictionary<string, long>> ProduceAsync(string bootstrapServers, DatasetSpec spec, double ratePerSecond, TimeSpan duration)
     {

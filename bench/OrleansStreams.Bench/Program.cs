@@ -30,7 +30,7 @@ if (args is ["child", ..])
 
     var last = await measure(child, [.. runs.Select(r => r.RecordsPerSecond)]);
     runs.Add(last);
-    var median = runs.OrderBy(r => r.RecordsPerSecond).ElementAt(runs.Count / 2);
+    var median = RunResult.Median(runs, r => r.RecordsPerSecond);
     var failed = runs.Prepend(cold).Where(r => !r.Correct).Select(r => r.Checks).ToList();
     Console.WriteLine((median with
     {

@@ -37,6 +37,16 @@ public sealed record RunResult(
 
     public string ToLine() => Marker + JsonSerializer.Serialize(this);
 
+    /// <summary>
+    /// The item of median rate: of the measured runs, the one the results report; of their rates, the maximum the
+    /// latency is measured at half of. The upper middle one of an even count.
+    /// </summary>
+    public static T Median<T>(IEnumerable<T> items, Func<T, double> rate)
+    {
+        var ordered = items.OrderBy(rate).ToArray();
+        return ordered[ordered.Length / 2];
+    }
+
     public static RunResult? FromLine(string line) =>
         line.StartsWith(Marker, StringComparison.Ordinal) ? JsonSerializer.Deserialize<RunResult>(line[Marker.Length..]) : null;
 }
