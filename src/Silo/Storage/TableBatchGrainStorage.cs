@@ -19,6 +19,8 @@ namespace OrleansStreams.Silo.Storage;
 /// load a write costs a fraction of a request instead of a whole one; a lone write costs one request, as before.
 /// Each write keeps its own ETag check: one that lost a race fails alone with an
 /// <see cref="InconsistentStateException"/>, and the others of its transaction are sent again.
+/// Reads are gathered the same way: the reads that queue for a partition while one of its queries is out go together
+/// in the next, one query for up to 14 grains, so a burst of activations reads its state in a few requests.
 /// </summary>
 internal sealed partial class TableBatchGrainStorage(
     TableClient table,
@@ -40,6 +42,14 @@ internal sealed partial class TableBatchGrainStorage(
 
     /// <summary>Most state bytes in one transaction: the service takes 4 MiB, encoding and envelope included.</summary>
     private const int MaxTransactionBytes = 2 * 1024 * 1024;
+
+    /// <summary>
+    /// Most grains one query reads: the service takes at most 15 comparisons in a filter, and the partition key is one.
+    /// </summary>
+    private const int MaxReadRows = 14;
+
+    /// <summary>Most row-key characters in one query's filter, which travels in the request's URL.</summary>
+    private const int MaxReadKeyChars = 2048;
 
     /// <summary>A binary property holds at most 64 KiB; an entity at most 1 MiB, so a state spans at most 15 of them.</summary>
     private const int ChunkBytes = 64 * 1024;
@@ -71,10 +81,10 @@ internal sealed partial class TableBatchGrainStorage(
     public async Task ReadStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
     {
         ArgumentNullException.ThrowIfNull(grainState);
-        await EnsureTableAsync();
         var (partition, rowKey) = KeysOf(stateName, grainId.ToString());
-        var found = await table.GetEntityIfExistsAsync<TableEntity>(partition.Key, rowKey);
-        if (!found.HasValue || found.Value is not { } entity)
+        var read = new Read(partition.Key, rowKey);
+        Submit(partition.Reads, read, TakeReads, SendReadsAsync);
+        if (await read.Done.Task is not { } entity)
         {
             grainState.State = activators.GetActivator<T>().Create();
             grainState.ETag = null;
@@ -98,7 +108,9 @@ internal sealed partial class TableBatchGrainStorage(
         var action = grainState.ETag is null
             ? new TableTransactionAction(TableTransactionActionType.Add, entity)
             : new TableTransactionAction(TableTransactionActionType.UpdateReplace, entity, new ETag(grainState.ETag));
-        var etag = await SubmitAsync(partition, new Write(action, data.ToMemory().Length, id, grainState.ETag));
+        var write = new Write(action, data.ToMemory().Length, id, grainState.ETag);
+        Submit(partition.Writes, write, TakeWrites, SendWritesAsync);
+        var etag = await write.Done.Task;
         grainState.ETag = etag.ToString();
         grainState.RecordExists = true;
     }
@@ -111,7 +123,9 @@ internal sealed partial class TableBatchGrainStorage(
             var id = grainId.ToString();
             var (partition, rowKey) = KeysOf(stateName, id);
             var action = new TableTransactionAction(TableTransactionActionType.Delete, new TableEntity(partition.Key, rowKey), new ETag(current));
-            await SubmitAsync(partition, new Write(action, 0, id, current));
+            var delete = new Write(action, 0, id, current);
+            Submit(partition.Writes, delete, TakeWrites, SendWritesAsync);
+            await delete.Done.Task;
         }
 
         grainState.State = activators.GetActivator<T>().Create();
@@ -202,60 +216,49 @@ internal sealed partial class TableBatchGrainStorage(
         return ready;
     }
 
-    private Task<ETag> SubmitAsync(Partition partition, Write write)
+    /// <summary>Queues a request for its partition's lane and starts the lane's sender if it is idle.</summary>
+    private void Submit<T>(Lane<T> lane, T request, Func<Queue<T>, List<T>> take, Func<List<T>, Task> send)
     {
         var start = false;
-        lock (partition)
+        lock (lane)
         {
-            partition.Queue.Enqueue(write);
-            if (!partition.Sending)
+            lane.Queue.Enqueue(request);
+            if (!lane.Sending)
             {
-                partition.Sending = start = true;
+                lane.Sending = start = true;
             }
         }
 
         if (start)
         {
-            _ = Task.Run(() => DrainAsync(partition));
+            _ = Task.Run(() => DrainAsync(lane, take, send));
         }
-
-        return write.Done.Task;
     }
 
     /// <summary>
-    /// Sends what queued for one partition, a transaction at a time, until nothing is left. A transaction's writes are
-    /// taken only once it may go (at most <c>maxInFlight</c> transactions are out at once, over all partitions), so
-    /// the writes that queue while storage is busy join it rather than waiting in transactions of their own.
+    /// Sends what queued in one lane, a request at a time, until nothing is left. A request's contents are taken only
+    /// once it may go (at most <c>maxInFlight</c> requests are out at once, over all partitions), so what queues while
+    /// storage is busy joins it rather than waiting in requests of its own.
     /// </summary>
-    private async Task DrainAsync(Partition partition)
+    private async Task DrainAsync<T>(Lane<T> lane, Func<Queue<T>, List<T>> take, Func<List<T>, Task> send)
     {
         while (true)
         {
             await _inFlight.WaitAsync();
             try
             {
-                var batch = new List<Write>();
-                lock (partition)
+                List<T> batch;
+                lock (lane)
                 {
-                    var rows = new HashSet<string>(StringComparer.Ordinal);
-                    var bytes = 0;
-                    while (partition.Queue.TryPeek(out var next)
-                        && batch.Count < MaxActions
-                        && (batch.Count == 0 || bytes + next.Bytes <= MaxTransactionBytes)
-                        && rows.Add(next.RowKey))
-                    {
-                        batch.Add(partition.Queue.Dequeue());
-                        bytes += next.Bytes;
-                    }
-
+                    batch = take(lane.Queue);
                     if (batch.Count == 0)
                     {
-                        partition.Sending = false;
+                        lane.Sending = false;
                         return;
                     }
                 }
 
-                await SendAsync(batch);
+                await send(batch);
             }
             finally
             {
@@ -264,7 +267,75 @@ internal sealed partial class TableBatchGrainStorage(
         }
     }
 
-    private async Task SendAsync(List<Write> batch)
+    /// <summary>The next transaction's writes: up to 100, of distinct rows, within the size limit.</summary>
+    private static List<Write> TakeWrites(Queue<Write> queue)
+    {
+        var batch = new List<Write>();
+        var rows = new HashSet<string>(StringComparer.Ordinal);
+        var bytes = 0;
+        while (queue.TryPeek(out var next)
+            && batch.Count < MaxActions
+            && (batch.Count == 0 || bytes + next.Bytes <= MaxTransactionBytes)
+            && rows.Add(next.RowKey))
+        {
+            batch.Add(queue.Dequeue());
+            bytes += next.Bytes;
+        }
+
+        return batch;
+    }
+
+    /// <summary>The next query's reads: those of up to 14 rows whose keys fit the filter (reads of one row count once).</summary>
+    private static List<Read> TakeReads(Queue<Read> queue)
+    {
+        var batch = new List<Read>();
+        var rows = new HashSet<string>(StringComparer.Ordinal);
+        var chars = 0;
+        while (queue.TryPeek(out var next)
+            && (rows.Contains(next.RowKey)
+                || (rows.Count < MaxReadRows && (rows.Count == 0 || chars + next.RowKey.Length <= MaxReadKeyChars))))
+        {
+            if (rows.Add(next.RowKey))
+            {
+                chars += next.RowKey.Length;
+            }
+
+            batch.Add(queue.Dequeue());
+        }
+
+        return batch;
+    }
+
+    /// <summary>Reads the rows of one partition in one query; a row the query does not return does not exist.</summary>
+    private async Task SendReadsAsync(List<Read> batch)
+    {
+        try
+        {
+            await EnsureTableAsync();
+            var rows = batch.Select(r => r.RowKey).Distinct(StringComparer.Ordinal)
+                .Select(row => TableClient.CreateQueryFilter($"RowKey eq {row}"));
+            var filter = TableClient.CreateQueryFilter($"PartitionKey eq {batch[0].PartitionKey}") + " and (" + string.Join(" or ", rows) + ")";
+            var found = new Dictionary<string, TableEntity>(StringComparer.Ordinal);
+            await foreach (var entity in table.QueryAsync<TableEntity>(filter))
+            {
+                found[entity.RowKey] = entity;
+            }
+
+            foreach (var read in batch)
+            {
+                read.Done.TrySetResult(found.GetValueOrDefault(read.RowKey));
+            }
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            foreach (var read in batch)
+            {
+                read.Done.TrySetException(ex);
+            }
+        }
+    }
+
+    private async Task SendWritesAsync(List<Write> batch)
     {
         while (batch.Count > 0)
         {
@@ -315,14 +386,28 @@ internal sealed partial class TableBatchGrainStorage(
     [LoggerMessage(Level = LogLevel.Warning, Message = "A table transaction of {Count} grain state writes failed; each writer sees the error")]
     private partial void LogTransactionFailed(Exception exception, int count);
 
-    /// <summary>One table partition: its key, and the writes waiting for its next transaction.</summary>
+    /// <summary>One table partition: its key, and the writes and reads waiting for its next transaction and query.</summary>
     private sealed class Partition(string key)
     {
         public string Key => key;
 
-        public Queue<Write> Queue { get; } = new();
+        public Lane<Write> Writes { get; } = new();
+
+        public Lane<Read> Reads { get; } = new();
+    }
+
+    /// <summary>Requests of one kind waiting for one partition, and whether a sender is taking them.</summary>
+    private sealed class Lane<T>
+    {
+        public Queue<T> Queue { get; } = new();
 
         public bool Sending { get; set; }
+    }
+
+    /// <summary>One queued read of a row, and who waits for its entity (null when the row does not exist).</summary>
+    private sealed record Read(string PartitionKey, string RowKey)
+    {
+        public TaskCompletionSource<TableEntity?> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 
     /// <summary>One queued write (or delete) of a grain's state, <paramref name="Bytes"/> of it, and who waits for its ETag.</summary>
