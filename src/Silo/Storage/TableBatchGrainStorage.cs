@@ -1,4 +1,6 @@
+using System.Buffers;
 using System.Globalization;
+using System.IO.Compression;
 using System.Net;
 using System.Security.Cryptography;
 using System.Text;
@@ -56,6 +58,12 @@ internal sealed partial class TableBatchGrainStorage(
 
     private const int MaxChunks = 15;
 
+    /// <summary>States from this size up are stored compressed; below it, compression saves too little to pay.</summary>
+    private const int MinCompressedBytes = 256;
+
+    /// <summary>The property noting a compressed state's uncompressed length; without it, the state is stored as it is.</summary>
+    private const string RawLengthProperty = "RawLength";
+
     /// <summary>Row keys hold at most 1 KiB; longer ones are shortened and made unique by a hash.</summary>
     private const int MaxRowKeyChars = 250;
 
@@ -92,7 +100,7 @@ internal sealed partial class TableBatchGrainStorage(
             return;
         }
 
-        grainState.State = serializer.Deserialize<T>(Join(entity));
+        grainState.State = serializer.Deserialize<T>(Decompress(Join(entity), entity));
         grainState.ETag = entity.ETag.ToString();
         grainState.RecordExists = true;
     }
@@ -104,11 +112,12 @@ internal sealed partial class TableBatchGrainStorage(
         var (partition, rowKey) = KeysOf(stateName, id);
         var data = serializer.Serialize(grainState.State);
         var entity = new TableEntity(partition.Key, rowKey) { ["GrainId"] = id, ["StateName"] = stateName };
-        Split(data, entity, id);
+        var stored = Compress(data.ToMemory(), entity);
+        Split(stored, entity, id);
         var action = grainState.ETag is null
             ? new TableTransactionAction(TableTransactionActionType.Add, entity)
             : new TableTransactionAction(TableTransactionActionType.UpdateReplace, entity, new ETag(grainState.ETag));
-        var write = new Write(action, data.ToMemory().Length, id, grainState.ETag);
+        var write = new Write(action, stored.Length, id, grainState.ETag);
         Submit(partition.Writes, write, TakeWrites, SendWritesAsync);
         var etag = await write.Done.Task;
         grainState.ETag = etag.ToString();
@@ -176,13 +185,57 @@ internal sealed partial class TableBatchGrainStorage(
         return builder.ToString();
     }
 
-    private static void Split(BinaryData data, TableEntity entity, string grainId)
+    /// <summary>
+    /// A state of some size is stored Brotli-compressed at its fastest level (grain state repeats field names, ids
+    /// and URLs: it halves), and the entity notes its uncompressed length; a small one, or one compression does not
+    /// shrink by a tenth, is stored as it is. Fewer bytes make cheaper transactions for the service and the silo alike.
+    /// </summary>
+    private static ReadOnlyMemory<byte> Compress(ReadOnlyMemory<byte> data, TableEntity entity)
     {
-        var bytes = data.ToMemory();
+        if (data.Length < MinCompressedBytes)
+        {
+            return data;
+        }
+
+        var buffer = ArrayPool<byte>.Shared.Rent(BrotliEncoder.GetMaxCompressedLength(data.Length));
+        try
+        {
+            if (!BrotliEncoder.TryCompress(data.Span, buffer, out var written, quality: 1, window: 22) || written > data.Length * 9 / 10)
+            {
+                return data;
+            }
+
+            entity[RawLengthProperty] = data.Length;
+            return buffer.AsSpan(0, written).ToArray();
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    private static BinaryData Decompress(BinaryData stored, TableEntity entity)
+    {
+        if (entity.GetInt32(RawLengthProperty) is not { } length)
+        {
+            return stored;
+        }
+
+        var data = new byte[length];
+        if (!BrotliDecoder.TryDecompress(stored.ToMemory().Span, data, out var written) || written != length)
+        {
+            throw new InvalidDataException($"The state in row {entity.RowKey} does not decompress to the {length:N0} bytes its entity notes.");
+        }
+
+        return new BinaryData(data);
+    }
+
+    private static void Split(ReadOnlyMemory<byte> bytes, TableEntity entity, string grainId)
+    {
         var chunks = (bytes.Length + ChunkBytes - 1) / ChunkBytes;
         if (chunks > MaxChunks)
         {
-            throw new InvalidOperationException($"The state of {grainId} is {bytes.Length:N0} bytes; a table entity holds at most {MaxChunks * ChunkBytes:N0}.");
+            throw new InvalidOperationException($"The state of {grainId} is {bytes.Length:N0} bytes stored; a table entity holds at most {MaxChunks * ChunkBytes:N0}.");
         }
 
         for (var i = 0; i < chunks; i++)

@@ -127,18 +127,52 @@ public sealed class TableBatchGrainStorageTests
     }
 
     [Fact]
+    public async Task a_state_of_some_size_is_stored_compressed_and_a_small_one_as_it_is()
+    {
+        await using var azurite = await Azurite.StartAsync();
+        var storage = NewStorage(azurite, new RequestCounter(), partitions: 1, out var table);
+        var large = new UrlState { Total = 3 };
+        for (var i = 0; i < 200; i++)
+        {
+            large.RecentEventIds[$"user-{i % 7}|/page/{i}|event"] = 1_700_000_000_000 + i;
+        }
+
+        await storage.WriteStateAsync("url", GrainId.Create("url", "/large"), new GrainState<UrlState>(large));
+        await storage.WriteStateAsync("url", GrainId.Create("url", "/small"), new GrainState<UrlState>(new UrlState { Total = 1 }));
+
+        var rows = new Dictionary<string, TableEntity>();
+        await foreach (var row in table.QueryAsync<TableEntity>())
+        {
+            rows[row.GetString("GrainId")] = row;
+        }
+
+        var stored = rows["url//large"];
+        Assert.True(stored.GetBinary("Data0")!.Length * 2 < stored.GetInt32("RawLength"), "a compressible state takes less than half its size");
+        Assert.Null(rows["url//small"].GetInt32("RawLength"));
+
+        var read = new GrainState<UrlState>();
+        await storage.ReadStateAsync("url", GrainId.Create("url", "/large"), read);
+        Assert.Equal(large.RecentEventIds, read.State!.RecentEventIds);
+        await storage.ReadStateAsync("url", GrainId.Create("url", "/small"), read);
+        Assert.Equal(1, read.State!.Total);
+    }
+
+    [Fact]
     public void keys_are_escaped_so_distinct_grains_keep_distinct_rows()
     {
         Assert.Equal("a%002Fb%0023c%003Fd%005Ce%0025", TableBatchGrainStorage.Escape("a/b#c?d\\e%"));
         Assert.NotEqual(TableBatchGrainStorage.Escape("a/b"), TableBatchGrainStorage.Escape("a%002Fb"));
     }
 
-    private static TableBatchGrainStorage NewStorage(Azurite azurite, RequestCounter requests, int partitions)
+    private static TableBatchGrainStorage NewStorage(Azurite azurite, RequestCounter requests, int partitions) =>
+        NewStorage(azurite, requests, partitions, out _);
+
+    private static TableBatchGrainStorage NewStorage(Azurite azurite, RequestCounter requests, int partitions, out TableClient table)
     {
         var services = new ServiceCollection().AddSerializer().BuildServiceProvider();
         var options = new TableClientOptions();
         options.AddPolicy(requests, HttpPipelinePosition.PerCall);
-        var table = new TableServiceClient(azurite.ConnectionString, options).GetTableClient("state" + Guid.NewGuid().ToString("N")[..8]);
+        table = new TableServiceClient(azurite.ConnectionString, options).GetTableClient("state" + Guid.NewGuid().ToString("N")[..8]);
         return new TableBatchGrainStorage(
             table,
             "tests",
