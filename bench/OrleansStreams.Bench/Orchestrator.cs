@@ -62,8 +62,8 @@ public static class Orchestrator
                 catch (Exception ex) when (ex is InvalidOperationException or TimeoutException)
                 {
                     // A run that fails is reported as such; the others still run.
-                    Console.WriteLine($"   FAILED: {ex.Message.Split(Environment.NewLine)[0]}");
-                    results.Add(new RunResult(run, data.Name, data.Partitions, data.Users, 0, 0, 0, null, null, null, 0, false, "failed: " + ex.Message.Split(Environment.NewLine)[0]));
+                    Console.WriteLine($"   FAILED: {FirstLine(ex)}");
+                    results.Add(new RunResult(run, data.Name, data.Partitions, data.Users, 0, 0, 0, null, null, null, 0, false, "failed: " + FirstLine(ex)));
                 }
 
                 var last = results[^1];
@@ -99,29 +99,30 @@ public static class Orchestrator
         }
 
         var failures = new List<string>();
-        while (true)
+        for (var attempt = 1; ; attempt++)
         {
-            string failure;
+            var last = attempt == PeerAttempts;
             try
             {
                 var result = await MeasureAsync(run, data, options, work);
-                if (result.Correct || failures.Count == PeerAttempts - 1)
+                if (result.Correct || last)
                 {
                     return failures.Count == 0 ? result
-                        : result with { Checks = $"{result.Checks} (attempt {failures.Count + 1}; the ones before failed: {string.Join("; ", failures)})" };
+                        : result with { Checks = $"{result.Checks} (attempt {attempt}; the ones before failed: {string.Join("; ", failures)})" };
                 }
 
-                failure = "wrong: " + result.Checks;
+                failures.Add("wrong: " + result.Checks);
             }
-            catch (Exception ex) when ((ex is InvalidOperationException or TimeoutException) && failures.Count < PeerAttempts - 1)
+            catch (Exception ex) when ((ex is InvalidOperationException or TimeoutException) && !last)
             {
-                failure = ex.Message.Split(Environment.NewLine)[0];
+                failures.Add(FirstLine(ex));
             }
 
-            failures.Add(failure);
-            Console.WriteLine($"   attempt {failures.Count} failed ({failure}); measuring it again on fresh copies");
+            Console.WriteLine($"   attempt {attempt} failed ({failures[^1]}); measuring it again on fresh copies");
         }
     }
+
+    private static string FirstLine(Exception ex) => ex.Message.Split(Environment.NewLine)[0];
 
     private static async Task<RunResult> MeasureAsync(string run, DatasetSpec data, BenchOptions options, string work)
     {

@@ -79,12 +79,11 @@ public static class Report
             }
 
             var factor = inMemory ? 10 : 5;
-            if (peer is null && PeerRunOf(results, r) is not null)
+            if (PeerRunOf(results, r) is { Correct: false })
             {
                 md.AppendLine(CultureInfo.InvariantCulture, $"- {r.Run} at ≥ {factor}× the peer's exactly-once rate: not judged, because the peer's run failed its own checks (see the table).");
             }
-
-            if (peer is not null)
+            else if (peer is not null)
             {
                 var needed = factor * peer.RecordsPerSecond;
                 var ofCeiling = ceiling is null ? string.Empty : string.Create(CultureInfo.InvariantCulture, $", {needed / ceiling.RecordsPerSecond:P0} of the ceiling's rate, which only reads and parses");

@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Globalization;
 using System.IO.Compression;
 using System.Net;
+using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Text;
 using Azure;
@@ -90,9 +91,7 @@ internal sealed partial class TableBatchGrainStorage(
     {
         ArgumentNullException.ThrowIfNull(grainState);
         var (partition, rowKey) = KeysOf(stateName, grainId.ToString());
-        var read = new Read(partition.Key, rowKey);
-        Submit(partition.Reads, read, TakeReads, SendReadsAsync);
-        if (await read.Done.Task is not { } entity)
+        if (await ReadAsync(partition, rowKey) is not { } entity)
         {
             grainState.State = activators.GetActivator<T>().Create();
             grainState.ETag = null;
@@ -117,9 +116,7 @@ internal sealed partial class TableBatchGrainStorage(
         var action = grainState.ETag is null
             ? new TableTransactionAction(TableTransactionActionType.Add, entity)
             : new TableTransactionAction(TableTransactionActionType.UpdateReplace, entity, new ETag(grainState.ETag));
-        var write = new Write(action, stored.Length, id, grainState.ETag);
-        Submit(partition.Writes, write, TakeWrites, SendWritesAsync);
-        var etag = await write.Done.Task;
+        var etag = await WriteAsync(partition, new Write(action, stored.Length, id, grainState.ETag));
         grainState.ETag = etag.ToString();
         grainState.RecordExists = true;
     }
@@ -132,9 +129,7 @@ internal sealed partial class TableBatchGrainStorage(
             var id = grainId.ToString();
             var (partition, rowKey) = KeysOf(stateName, id);
             var action = new TableTransactionAction(TableTransactionActionType.Delete, new TableEntity(partition.Key, rowKey), new ETag(current));
-            var delete = new Write(action, 0, id, current);
-            Submit(partition.Writes, delete, TakeWrites, SendWritesAsync);
-            await delete.Done.Task;
+            await WriteAsync(partition, new Write(action, 0, id, current));
         }
 
         grainState.State = activators.GetActivator<T>().Create();
@@ -238,6 +233,13 @@ internal sealed partial class TableBatchGrainStorage(
             throw new InvalidOperationException($"The state of {grainId} is {bytes.Length:N0} bytes stored; a table entity holds at most {MaxChunks * ChunkBytes:N0}.");
         }
 
+        if (chunks == 1 && MemoryMarshal.TryGetArray(bytes, out var whole) && whole is { Offset: 0, Array: { } array } && array.Length == bytes.Length)
+        {
+            // The serialized or compressed state is an array of its own: the entity takes it as it is.
+            entity[DataProperty(0)] = array;
+            return;
+        }
+
         for (var i = 0; i < chunks; i++)
         {
             var start = i * ChunkBytes;
@@ -267,6 +269,21 @@ internal sealed partial class TableBatchGrainStorage(
         }
 
         return ready;
+    }
+
+    /// <summary>Reads a row with the next query of its partition; null when it does not exist.</summary>
+    private Task<TableEntity?> ReadAsync(Partition partition, string rowKey)
+    {
+        var read = new Read(partition.Key, rowKey);
+        Submit(partition.Reads, read, TakeReads, SendReadsAsync);
+        return read.Done.Task;
+    }
+
+    /// <summary>Writes (or deletes) a row with the next transaction of its partition; returns its new ETag.</summary>
+    private Task<ETag> WriteAsync(Partition partition, Write write)
+    {
+        Submit(partition.Writes, write, TakeWrites, SendWritesAsync);
+        return write.Done.Task;
     }
 
     /// <summary>Queues a request for its partition's lane and starts the lane's sender if it is idle.</summary>
