@@ -47,6 +47,7 @@ internal sealed partial class UserGrain(
     WatermarkCache watermarks,
     JoinBufferGauge gauge,
     KafkaOutput output,
+    ConversionCourier courier,
     PipelineMetrics metrics,
     IHostApplicationLifetime lifetime,
     ILogger<UserGrain> logger) : SinkGrain<UserState>(state, processing, logger), IUserGrain
@@ -221,8 +222,7 @@ internal sealed partial class UserGrain(
     {
         var outbox = State.Outbox.ToArray();
         await Task.WhenAll(outbox.Select(c => output.ProduceAsync(Topics.Conversions, Encoding.UTF8.GetBytes(c.Key), JsonSerializer.SerializeToUtf8Bytes(new ConversionRecord(c)))));
-        await Task.WhenAll(outbox.Where(c => c.ClickTime is not null).GroupBy(c => c.Url, StringComparer.Ordinal)
-            .Select(g => GrainFactory.GetKeyed<IUrlGrain>(g.Key).ApplyConversionsAsync([.. g])));
+        await courier.DeliverAsync(outbox.Where(c => c.ClickTime is not null));
         foreach (var conversion in outbox.Where(c => c.ClickTime is not null))
         {
             metrics.Conversions.Inc();

@@ -78,6 +78,7 @@ public static class SiloBuilderExtensions
         silo.Services.AddHostedService(sp => sp.GetRequiredService<WatermarkCache>());
         silo.Services.AddSingleton(TimeProvider.System);
         silo.Services.AddSingleton<JoinBufferGauge>();
+        silo.Services.AddSingleton<ConversionCourier>();
         silo.Services.AddSingleton(sp => CreateMetrics(sp.GetRequiredService<KafkaProviderStats>(), sp.GetRequiredService<JoinBufferGauge>()));
         silo.Services.AddHostedService<OrleansMeterExporter>();
         silo.Services.AddOptions<JoinOptions>().Configure(options => config.GetSection(JoinOptions.Section).Bind(options));
