@@ -161,6 +161,12 @@ internal abstract partial class PartitionDispatcherGrain<TEvent>(
             _busy--;
             _lastBatchMs = Environment.TickCount64;
         }
+
+        if (Quiet)
+        {
+            // This delivery read a backlog through: what it applied becomes durable now, not at the next check.
+            _ = CommitAsync();
+        }
     }
 
     private async Task ApplyAsync(Delivery items)
