@@ -63,6 +63,13 @@ public interface IUserGrain : ISink
 
     [Alias("GetProfile")]
     Task<UserProfile> GetProfileAsync();
+
+    /// <summary>
+    /// Moves the join buffer to the silo's join watermark (what no record can join any more leaves it, and a left join
+    /// emits it); the silo calls it once that watermark has passed the oldest entry.
+    /// </summary>
+    [Alias("Expire")]
+    Task ExpireAsync();
 }
 
 /// <summary>

@@ -48,13 +48,12 @@ internal sealed partial class UserGrain(
     JoinBufferGauge gauge,
     KafkaOutput output,
     ConversionCourier courier,
+    JoinExpiry expiry,
     PipelineMetrics metrics,
     IHostApplicationLifetime lifetime,
     ILogger<UserGrain> logger) : SinkGrain<UserState>(state, processing, logger), IUserGrain
 {
-    private static readonly TimeSpan ExpiryCheck = TimeSpan.FromSeconds(5);
     private IntervalJoin _join = null!;
-    private IGrainTimer? _expiry;
     private int _reported;
     private Task? _delivering;
     private bool _deactivating;
@@ -65,6 +64,7 @@ internal sealed partial class UserGrain(
         _join = new IntervalJoin((long)join.Within.TotalMilliseconds, (long)join.Grace.TotalMilliseconds, State.Join);
         Report();
         DeliverSoon();
+        WakeWhenDue();
         return base.OnActivateAsync(cancellationToken);
     }
 
@@ -125,40 +125,26 @@ internal sealed partial class UserGrain(
         }
     }
 
+    public Task ExpireAsync()
+    {
+        AfterChange();
+        return Task.CompletedTask;
+    }
+
     /// <summary>
-    /// Expires what the watermark has passed, sends new results on, and keeps a timer while entries wait in the
-    /// buffer. Expiring here as well as on the timer keeps the buffer (and so each state write) small while a
-    /// backlog is read, when event time runs far ahead of the timer.
+    /// Expires what the watermark has passed, sends new results on, and has the silo wake this grain when the watermark
+    /// passes what stays. Expiring with every delivery as well keeps the buffer (and so each state write) small while
+    /// a backlog is read, when event time runs far ahead of the wake-ups.
     /// </summary>
     private void AfterChange()
     {
         Expire();
         DeliverSoon();
         Report();
-        if (_join.Buffered > 0 && _expiry is null)
-        {
-            // Spread the first tick so that many users' timers do not fire together.
-            _expiry = this.RegisterGrainTimer(ExpireOnTimer, ExpiryCheck * (0.5 + Random.Shared.NextDouble()), ExpiryCheck);
-        }
+        WakeWhenDue();
     }
 
-    /// <summary>Expires the buffer when no records arrive.</summary>
-    private Task ExpireOnTimer()
-    {
-        if (Expire())
-        {
-            DeliverSoon();
-            Report();
-        }
-
-        if (_join.Buffered == 0)
-        {
-            _expiry?.Dispose();
-            _expiry = null;
-        }
-
-        return Task.CompletedTask;
-    }
+    private void WakeWhenDue() => expiry.WakeAfter(this.GetPrimaryKeyString(), _join.ExpiresAfter);
 
     /// <summary>Moves the join to the silo's join watermark; returns whether it moved.</summary>
     private bool Expire()

@@ -45,6 +45,12 @@ public sealed class IntervalJoin(long withinMs, long graceMs, JoinBufferState st
 
     public int Buffered => state.Views.Count + state.Clicks.Count;
 
+    /// <summary>
+    /// The watermark past which the oldest entry leaves the buffer: <see cref="Advance"/> to anything at or below it
+    /// removes nothing (<see cref="long.MaxValue"/> when the buffer is empty).
+    /// </summary>
+    public long ExpiresAfter => _oldest == long.MaxValue ? long.MaxValue : _oldest + withinMs + graceMs;
+
     public JoinAdded AddView(JoinEntry view)
     {
         if (view.TimeMs + withinMs + graceMs < state.Watermark)
@@ -127,7 +133,7 @@ public sealed class IntervalJoin(long withinMs, long graceMs, JoinBufferState st
         }
 
         state.Watermark = watermarkMs;
-        if (_oldest == long.MaxValue || _oldest + withinMs + graceMs >= watermarkMs)
+        if (ExpiresAfter >= watermarkMs)
         {
             return [];
         }

@@ -79,6 +79,8 @@ public static class SiloBuilderExtensions
         silo.Services.AddSingleton(TimeProvider.System);
         silo.Services.AddSingleton<JoinBufferGauge>();
         silo.Services.AddSingleton<ConversionCourier>();
+        silo.Services.AddSingleton<JoinExpiry>();
+        silo.Services.AddHostedService(sp => sp.GetRequiredService<JoinExpiry>());
         silo.Services.AddSingleton(sp => CreateMetrics(sp.GetRequiredService<KafkaProviderStats>(), sp.GetRequiredService<JoinBufferGauge>()));
         silo.Services.AddHostedService<OrleansMeterExporter>();
         silo.Services.AddOptions<JoinOptions>().Configure(options => config.GetSection(JoinOptions.Section).Bind(options));
