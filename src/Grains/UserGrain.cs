@@ -64,6 +64,7 @@ internal sealed partial class UserGrain(
         _join = new IntervalJoin((long)join.Within.TotalMilliseconds, (long)join.Grace.TotalMilliseconds, State.Join);
         Report();
         DeliverSoon();
+        // Entries it was activated with expire as new ones do: the silo wakes it when the watermark passes them.
         WakeWhenDue();
         return base.OnActivateAsync(cancellationToken);
     }
@@ -146,12 +147,12 @@ internal sealed partial class UserGrain(
 
     private void WakeWhenDue() => expiry.WakeAfter(this.GetPrimaryKeyString(), _join.ExpiresAfter);
 
-    /// <summary>Moves the join to the silo's join watermark; returns whether it moved.</summary>
-    private bool Expire()
+    /// <summary>Moves the join to the silo's join watermark.</summary>
+    private void Expire()
     {
         if (watermarks.Join is not { } watermark || watermark <= State.Join.Watermark)
         {
-            return false;
+            return;
         }
 
         var unmatched = _join.Advance(watermark);
@@ -161,7 +162,6 @@ internal sealed partial class UserGrain(
         }
 
         MarkDirty();
-        return true;
     }
 
     /// <summary>
