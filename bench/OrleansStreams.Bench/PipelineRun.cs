@@ -1,11 +1,13 @@
 using System.Diagnostics;
 using System.Globalization;
+using Azure.Data.Tables;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Orleans;
 using OrleansStreams.Grains;
 using OrleansStreams.Silo;
+using OrleansStreams.Silo.Storage;
 
 namespace OrleansStreams.Bench;
 
@@ -96,6 +98,13 @@ public static class PipelineRun
         {
             await app.StopAsync();
             await app.DisposeAsync();
+            if (args.StorageConnectionString is { } usedStorage)
+            {
+                // The next run is another service, with state of its own: in a table of its own, as a service in Azure
+                // has its own partitions. Azurite scans a whole table for each query and keeps its indexes over all of
+                // it, so a table holding earlier runs' state would make every later run slower than the one before.
+                await new TableClient(usedStorage, TableBatchGrainStorage.TableName).DeleteAsync();
+            }
         }
     }
 
