@@ -32,7 +32,7 @@ public sealed record BenchOptions(int Views, int HighCardinalityViews, TimeSpan 
     public const int DefaultViews = 320_000;
 
     /// <summary>Measured runs per system and dataset: the median is reported, as one short run varies by a third.</summary>
-    public const int DefaultRuns = 3;
+    public const int DefaultRuns = 5;
 
     public static BenchOptions Parse(string[] args)
     {
@@ -51,7 +51,7 @@ public sealed record BenchOptions(int Views, int HighCardinalityViews, TimeSpan 
                 "--profile" => options with { Profile = true },
                 "--runs" => options with { Runs = Math.Max(1, int.Parse(args[++i], CultureInfo.InvariantCulture)) },
                 _ => throw new ArgumentException(
-                    $"Unknown option '{args[i]}'. Options: --quick, --views N, --high-cardinality-views N, --live-seconds S, --out FOLDER, --only run[,run], --datasets text[;text] (part of a dataset's name), --profile (pipeline runs under Linux perf), --runs N (measured runs, median reported; default 3)"),
+                    $"Unknown option '{args[i]}'. Options: --quick, --views N, --high-cardinality-views N, --live-seconds S, --out FOLDER, --only run[,run], --datasets text[;text] (part of a dataset's name), --profile (pipeline runs under Linux perf), --runs N (measured runs, median reported; default 5)"),
             };
         }
 
