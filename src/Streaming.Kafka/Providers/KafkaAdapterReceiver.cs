@@ -163,7 +163,9 @@ internal sealed partial class KafkaAdapterReceiver(
         {
             try
             {
-                consumer.Commit([new TopicPartitionOffset(partition, new Offset(checkpoint.NextOffset))]);
+                // Stored for the consumer's background commit: a synchronous commit holds this pool thread for a round
+                // trip to the group coordinator, once per checkpoint poll and partition.
+                consumer.StoreOffset(new TopicPartitionOffset(partition, new Offset(checkpoint.NextOffset)));
                 _mirroredOffset = checkpoint.NextOffset;
             }
             catch (KafkaException ex)

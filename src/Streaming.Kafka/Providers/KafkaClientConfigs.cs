@@ -20,7 +20,8 @@ public static class KafkaClientConfigs
     }
 
     /// <summary>
-    /// A consumer that never commits on its own and reads ahead generously: librdkafka's defaults idle for a
+    /// A consumer that commits to its group only the offsets the receiver stores (the durable ones, mirrored for lag
+    /// tools), in the background and when it closes, and reads ahead generously: librdkafka's defaults idle for a
     /// second whenever its local queue fills, which caps throughput far below the broker's. Each record brings its
     /// headers and timestamp but not its topic name, which the reader of a partition knows (one string fewer per record).
     /// </summary>
@@ -31,11 +32,12 @@ public static class KafkaClientConfigs
         {
             BootstrapServers = options.BootstrapServers,
             GroupId = options.ConsumerGroupId,
-            EnableAutoCommit = false,
+            EnableAutoCommit = true,
             EnableAutoOffsetStore = false,
             ConsumeResultFields = "headers,timestamp",
         };
         config.AutoOffsetReset ??= AutoOffsetReset.Earliest;
+        config.AutoCommitIntervalMs ??= 1_000;
         config.FetchWaitMaxMs ??= 100;
         config.QueuedMinMessages ??= 100_000;
         SetIfAbsent(config, "fetch.queue.backoff.ms", "10");

@@ -74,6 +74,14 @@ public static class KafkaTestData
             p => p,
             p => consumer.QueryWatermarkOffsets(new TopicPartition(topic, p), TimeSpan.FromSeconds(10)).High.Value);
     }
+
+    /// <summary>The offsets consumer group <paramref name="groupId"/> has committed for every partition of <paramref name="topic"/> (-1 for none).</summary>
+    public static Dictionary<int, long> CommittedOffsets(string bootstrapServers, string groupId, string topic, int partitions)
+    {
+        using var consumer = new ConsumerBuilder<Ignore, Ignore>(new ConsumerConfig { BootstrapServers = bootstrapServers, GroupId = groupId }).Build();
+        return consumer.Committed(Enumerable.Range(0, partitions).Select(p => new TopicPartition(topic, p)), TimeSpan.FromSeconds(10))
+            .ToDictionary(c => c.Partition.Value, c => c.Offset == Offset.Unset ? -1 : c.Offset.Value);
+    }
 }
 
 /// <summary>Reads a whole topic back.</summary>

@@ -27,6 +27,13 @@ public sealed class KafkaProviderTests
         {
             Assert.Equal(Enumerable.Range(0, (int)end).Select(o => (long)o), RecordingGrain.Delivered[partition]);
         }
+
+        // The durable offsets reach the consumer group, where lag tools read them.
+        await Eventually.Until(
+            () => Task.FromResult(KafkaTestData.CommittedOffsets(kafka.BootstrapServers, "orleansstreams", RecordingGrain.ProviderTopic, Partitions)),
+            c => c.Count == Partitions && c.All(p => p.Value == ends[p.Key]),
+            TimeSpan.FromSeconds(30),
+            "the consumer group's offsets at the end");
     }
 
     [Fact]

@@ -62,14 +62,17 @@ public sealed class KafkaStreamOptionsValidatorTests
     }
 
     [Fact]
-    public void consumer_config_never_auto_commits_and_is_tuned_unless_overridden()
+    public void consumer_config_commits_only_stored_offsets_and_is_tuned_unless_overridden()
     {
         var options = Valid();
-        options.Consumer.EnableAutoCommit = true;
+        options.Consumer.EnableAutoOffsetStore = true;
+        options.Consumer.EnableAutoCommit = false;
         options.Consumer.QueuedMinMessages = 5;
         var config = KafkaClientConfigs.Consumer(options);
-        Assert.False(config.EnableAutoCommit);
+        // What it read is never committed, only the durable offsets the receiver stores; those in the background.
         Assert.False(config.EnableAutoOffsetStore);
+        Assert.True(config.EnableAutoCommit);
+        Assert.Equal(1_000, config.AutoCommitIntervalMs);
         Assert.Equal(5, config.QueuedMinMessages);
         Assert.Equal("10", config.Get("fetch.queue.backoff.ms"));
     }
