@@ -172,6 +172,13 @@ internal abstract partial class PartitionDispatcherGrain<TEvent>(
     private async Task ApplyAsync(Delivery items)
     {
         var first = items.First.Offset;
+        if (_nextOffset >= 0 && items.ReadFrom > _nextOffset && (await _checkpoint.GetAsync()).NextOffset is var durable && durable >= items.ReadFrom)
+        {
+            // The receiver found the offsets between empty (a transaction's commit marker) and moved the durable
+            // offset past them; a receiver that started since starts there.
+            _committed = _nextOffset = durable;
+        }
+
         if (_nextOffset >= 0 && items.ReadFrom > _nextOffset)
         {
             // Records between what is applied and this batch never reached this activation (it is new, or a

@@ -5,7 +5,8 @@ namespace OrleansStreams.Streaming.Kafka;
 
 /// <summary>
 /// The durable position of one Kafka partition: the offset of the first record not yet durably applied.
-/// Only the partition's processor advances it, after everything below it is persisted.
+/// Only the partition's processor advances it, after everything below it is persisted; its receiver moves it past
+/// offsets that hold no records, when it stands right before them.
 /// </summary>
 [Alias("OrleansStreams.IKafkaCheckpointGrain")]
 public interface IKafkaCheckpointGrain : IGrainWithStringKey
@@ -24,6 +25,15 @@ public interface IKafkaCheckpointGrain : IGrainWithStringKey
     /// <summary>Records that every record below <paramref name="nextOffset"/> is durably applied.</summary>
     [Alias("Commit")]
     Task CommitAsync(long nextOffset);
+
+    /// <summary>
+    /// What the partition's receiver reports when it finds that offsets <paramref name="from"/> to
+    /// <paramref name="to"/> (exclusive) hold no record a consumer reads (the commit marker that ends a transaction,
+    /// records of aborted ones): if the durable offset is <paramref name="from"/>, it moves to <paramref name="to"/>,
+    /// as nothing lies between. Otherwise, nothing changes. Returns the checkpoint as it is then.
+    /// </summary>
+    [Alias("PassEmpty")]
+    Task<KafkaCheckpoint> PassEmptyAsync(long from, long to);
 
     /// <summary>Asks the partition's receiver to read again from <paramref name="offset"/>.</summary>
     [Alias("Rewind")]

@@ -37,6 +37,18 @@ internal sealed class KafkaCheckpointGrain(
         await state.WriteStateAsync();
     }
 
+    public async Task<KafkaCheckpoint> PassEmptyAsync(long from, long to)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(from);
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(to, from);
+        if (state.State.NextOffset == from)
+        {
+            await CommitAsync(to);
+        }
+
+        return await GetAsync();
+    }
+
     public async Task RewindAsync(long offset)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(offset);

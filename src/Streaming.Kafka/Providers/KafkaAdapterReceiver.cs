@@ -29,6 +29,9 @@ internal sealed partial class KafkaAdapterReceiver(
 
     /// <summary>The offset after the last record read, or where the consumer was told to start; -1 for the partition's beginning.</summary>
     private long _position = -1;
+
+    /// <summary>Offsets the consumer passed after the last record read that held no record, as last seen with nothing to read.</summary>
+    private (long From, long To)? _emptyOffsets;
     private DateTime _nextCheckpointPoll;
 
     private IKafkaCheckpointGrain Checkpoint => KafkaCheckpoints.Get(grains, providerName, partition.Topic, partition.Partition);
@@ -92,6 +95,7 @@ internal sealed partial class KafkaAdapterReceiver(
 
         if (records.Count == 0)
         {
+            NoteEmptyOffsets(consumer);
             return [];
         }
 
@@ -134,7 +138,10 @@ internal sealed partial class KafkaAdapterReceiver(
         return Task.CompletedTask;
     }
 
-    /// <summary>Follows rewind requests, and mirrors the durable offset to the consumer group for lag tools.</summary>
+    /// <summary>
+    /// Follows rewind requests, moves the durable offset past offsets found empty, and mirrors the durable offset to the
+    /// consumer group for lag tools.
+    /// </summary>
     private async Task PollCheckpointAsync(IConsumer<byte[]?, byte[]?> consumer)
     {
         _nextCheckpointPoll = DateTime.UtcNow + options.CheckpointPollInterval;
@@ -143,6 +150,11 @@ internal sealed partial class KafkaAdapterReceiver(
         {
             var logEnd = stats.Partitions.TryGetValue(partition, out var position) ? position.LogEndOffset : -1;
             checkpoint = await Checkpoint.ReportReaderAsync(silo.SiloAddress.ToString(), logEnd);
+            if (_emptyOffsets is var (from, to) && from == _position && checkpoint.NextOffset == from && checkpoint.RewindGeneration == _rewindGeneration)
+            {
+                // Every record before them is durable, and they hold none: the partition is durable up to their end.
+                checkpoint = await Checkpoint.PassEmptyAsync(from, to);
+            }
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
@@ -155,6 +167,7 @@ internal sealed partial class KafkaAdapterReceiver(
             _rewindGeneration = checkpoint.RewindGeneration;
             consumer.Assign(new TopicPartitionOffset(partition, new Offset(checkpoint.RewindOffset)));
             _position = checkpoint.RewindOffset;
+            _emptyOffsets = null;
             LogRewound(partition.Topic, partition.Partition, checkpoint.RewindOffset);
         }
 
@@ -172,6 +185,24 @@ internal sealed partial class KafkaAdapterReceiver(
             {
                 KafkaClientLog.Error(logger, Client, ex.Error.Code, ex.Error.Reason);
             }
+        }
+    }
+
+    /// <summary>
+    /// With nothing to read, notes whether the consumer stands past offsets that hold no record (the commit marker that
+    /// ends each transaction of a transactional producer, say), so that the next checkpoint poll moves the durable
+    /// offset past them: else a partition whose last offset is a marker would show a lag of one for good.
+    /// </summary>
+    private void NoteEmptyOffsets(IConsumer<byte[]?, byte[]?> consumer)
+    {
+        try
+        {
+            var at = consumer.Position(partition);
+            _emptyOffsets = _position >= 0 && at != Offset.Unset && at.Value > _position ? (_position, at.Value) : null;
+        }
+        catch (KafkaException ex)
+        {
+            KafkaClientLog.Error(logger, Client, ex.Error.Code, ex.Error.Reason);
         }
     }
 
