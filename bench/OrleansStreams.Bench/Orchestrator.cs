@@ -29,9 +29,11 @@ public static class Orchestrator
             ("streamiz-eos", main),
             ("ceiling", partitions32),
             ("pipeline", partitions32),
+            ("pipeline-azure", partitions32),
             ("streamiz-eos", partitions32),
             ("ceiling", users1M),
             ("pipeline", users1M),
+            ("streamiz-eos", users1M),
         ];
 
         if (options.Profile)

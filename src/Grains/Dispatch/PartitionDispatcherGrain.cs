@@ -172,27 +172,29 @@ internal abstract partial class PartitionDispatcherGrain<TEvent>(
     private async Task ApplyAsync(Delivery items)
     {
         var first = items.First.Offset;
-        if (_nextOffset >= 0 && items.ReadFrom > _nextOffset && (await _checkpoint.GetAsync()).NextOffset is var durable && durable >= items.ReadFrom)
-        {
-            // The receiver found the offsets between empty (a transaction's commit marker) and moved the durable
-            // offset past them; a receiver that started since starts there.
-            _committed = _nextOffset = durable;
-        }
-
         if (_nextOffset >= 0 && items.ReadFrom > _nextOffset)
         {
-            // Records between what is applied and this batch never reached this activation (it is new, or a
-            // delivery was abandoned): have the receiver read again from the durable offset. Offsets the reader
-            // passed without a record (transaction markers) are no gap.
-            if (_rewindRequestedAt is null || DateTime.UtcNow - _rewindRequestedAt > RewindRetry)
+            var durable = (await _checkpoint.GetAsync()).NextOffset;
+            if (durable < items.ReadFrom)
             {
-                _rewindRequestedAt = DateTime.UtcNow;
-                var from = _committed >= 0 ? _committed : _nextOffset;
-                LogGap(_source, _nextOffset, items.ReadFrom, from);
-                await _checkpoint.RewindAsync(from);
+                // Records between what is applied and this batch never reached this activation (it is new, or a
+                // delivery was abandoned): have the receiver read again from the durable offset. Offsets the reader
+                // passed without a record (transaction markers) are no gap.
+                if (_rewindRequestedAt is null || DateTime.UtcNow - _rewindRequestedAt > RewindRetry)
+                {
+                    _rewindRequestedAt = DateTime.UtcNow;
+                    var from = _committed >= 0 ? _committed : _nextOffset;
+                    LogGap(_source, _nextOffset, items.ReadFrom, from);
+                    await _checkpoint.RewindAsync(from);
+                }
+
+                return;
             }
 
-            return;
+            // Everything below the durable offset is applied, and the offsets between hold no record: a receiver
+            // found them empty (a transaction's commit marker) and moved the durable offset past them, and the
+            // receiver of this delivery started there since.
+            _committed = _nextOffset = durable;
         }
 
         _rewindRequestedAt = null;
