@@ -32,6 +32,7 @@ internal sealed partial class KafkaAdapterReceiver(
 
     /// <summary>Offsets the consumer passed after the last record read that held no record, as last seen with nothing to read.</summary>
     private (long From, long To)? _emptyOffsets;
+
     private DateTime _nextCheckpointPoll;
 
     private IKafkaCheckpointGrain Checkpoint => KafkaCheckpoints.Get(grains, providerName, partition.Topic, partition.Partition);
