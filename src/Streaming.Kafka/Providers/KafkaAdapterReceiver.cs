@@ -29,10 +29,6 @@ internal sealed partial class KafkaAdapterReceiver(
 
     /// <summary>The offset after the last record read, or where the consumer was told to start; -1 for the partition's beginning.</summary>
     private long _position = -1;
-
-    /// <summary>Offsets the consumer passed after the last record read that held no record, as last seen with nothing to read.</summary>
-    private (long From, long To)? _emptyOffsets;
-
     private DateTime _nextCheckpointPoll;
 
     private IKafkaCheckpointGrain Checkpoint => KafkaCheckpoints.Get(grains, providerName, partition.Topic, partition.Partition);
@@ -96,7 +92,6 @@ internal sealed partial class KafkaAdapterReceiver(
 
         if (records.Count == 0)
         {
-            NoteEmptyOffsets(consumer);
             return [];
         }
 
@@ -140,8 +135,8 @@ internal sealed partial class KafkaAdapterReceiver(
     }
 
     /// <summary>
-    /// Follows rewind requests, moves the durable offset past offsets found empty, and mirrors the durable offset to the
-    /// consumer group for lag tools.
+    /// Follows rewind requests, moves the durable offset past offsets the consumer found empty, and mirrors the durable
+    /// offset to the consumer group for lag tools.
     /// </summary>
     private async Task PollCheckpointAsync(IConsumer<byte[]?, byte[]?> consumer)
     {
@@ -151,10 +146,12 @@ internal sealed partial class KafkaAdapterReceiver(
         {
             var logEnd = stats.Partitions.TryGetValue(partition, out var position) ? position.LogEndOffset : -1;
             checkpoint = await Checkpoint.ReportReaderAsync(silo.SiloAddress.ToString(), logEnd);
-            if (_emptyOffsets is var (from, to) && from == _position && checkpoint.NextOffset == from && checkpoint.RewindGeneration == _rewindGeneration)
+            if (_position >= 0 && checkpoint.NextOffset == _position && checkpoint.RewindGeneration == _rewindGeneration
+                && ConsumerPosition(consumer) is var passed && passed > _position)
             {
-                // Every record before them is durable, and they hold none: the partition is durable up to their end.
-                checkpoint = await Checkpoint.PassEmptyAsync(from, to);
+                // Every record read is durable, and the offsets the consumer passed since hold none: the partition is
+                // durable up to where it stands.
+                checkpoint = await Checkpoint.PassEmptyAsync(_position, passed);
             }
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
@@ -168,7 +165,6 @@ internal sealed partial class KafkaAdapterReceiver(
             _rewindGeneration = checkpoint.RewindGeneration;
             consumer.Assign(new TopicPartitionOffset(partition, new Offset(checkpoint.RewindOffset)));
             _position = checkpoint.RewindOffset;
-            _emptyOffsets = null;
             LogRewound(partition.Topic, partition.Partition, checkpoint.RewindOffset);
         }
 
@@ -190,20 +186,22 @@ internal sealed partial class KafkaAdapterReceiver(
     }
 
     /// <summary>
-    /// With nothing to read, notes whether the consumer stands past offsets that hold no record (the commit marker that
-    /// ends each transaction of a transactional producer, say), so that the next checkpoint poll moves the durable
-    /// offset past them: else a partition whose last offset is a marker would show a lag of one for good.
+    /// The offset the consumer stands at (-1 when it has none yet). It moves only as the consumer takes records, or
+    /// passes offsets that hold none (the commit marker that ends each transaction of a transactional producer, say):
+    /// past the offset after the last record read, it has passed only such offsets, and the durable offset may follow
+    /// it there. Else a partition whose last offset is a marker would show a lag of one for good.
     /// </summary>
-    private void NoteEmptyOffsets(IConsumer<byte[]?, byte[]?> consumer)
+    private long ConsumerPosition(IConsumer<byte[]?, byte[]?> consumer)
     {
         try
         {
             var at = consumer.Position(partition);
-            _emptyOffsets = _position >= 0 && at != Offset.Unset && at.Value > _position ? (_position, at.Value) : null;
+            return at == Offset.Unset ? -1 : at.Value;
         }
         catch (KafkaException ex)
         {
             KafkaClientLog.Error(logger, Client, ex.Error.Code, ex.Error.Reason);
+            return -1;
         }
     }
 

@@ -30,7 +30,7 @@ public sealed class KafkaProviderTests
 
         // The durable offsets reach the consumer group, where lag tools read them.
         await Eventually.Until(
-            () => Task.FromResult(KafkaTestData.CommittedOffsets(kafka.BootstrapServers, "orleansstreams", RecordingGrain.ProviderTopic, Partitions)),
+            () => Task.FromResult(KafkaTestData.CommittedOffsets(kafka.BootstrapServers, new KafkaStreamOptions().ConsumerGroupId, RecordingGrain.ProviderTopic, Partitions)),
             c => c.Count == Partitions && c.All(p => p.Value == ends[p.Key]),
             TimeSpan.FromSeconds(30),
             "the consumer group's offsets at the end");
