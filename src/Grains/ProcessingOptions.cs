@@ -37,6 +37,13 @@ public sealed class ProcessingOptions
     /// <summary>Validation rule: longest URL accepted.</summary>
     public int MaxUrlLength { get; set; } = 2048;
 
+    /// <summary>
+    /// How long a user's grain stays in memory after its last call. Then it is deactivated, its state written first,
+    /// and its user's next record or query activates it again from storage: a silo keeps in memory the users active
+    /// lately, not every user it has seen since it started.
+    /// </summary>
+    public TimeSpan UserIdleTimeout { get; set; } = TimeSpan.FromMinutes(2);
+
     /// <summary>Every problem with the options, each naming its setting.</summary>
     public static IEnumerable<string> Validate(ProcessingOptions options)
     {
@@ -74,6 +81,11 @@ public sealed class ProcessingOptions
         if (options.MaxUrlLength < 1)
         {
             yield return $"{Section}:{nameof(MaxUrlLength)} must be at least 1 (was {options.MaxUrlLength}).";
+        }
+
+        if (options.UserIdleTimeout < TimeSpan.FromSeconds(1))
+        {
+            yield return $"{Section}:{nameof(UserIdleTimeout)} must be at least 1 second (was {options.UserIdleTimeout}).";
         }
 
         if (options.RejectUrlsContaining.Any(string.IsNullOrEmpty))

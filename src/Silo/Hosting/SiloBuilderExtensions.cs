@@ -71,6 +71,8 @@ public static class SiloBuilderExtensions
             .ConfigurePullingAgent(ob => ob.Configure(options => options.BatchContainerBatchSize = batchesPerDelivery)));
 
         silo.Services.AddOptions<ProcessingOptions>().Configure(options => SiloSettings.BindProcessing(config, options));
+        silo.Services.AddOptions<GrainCollectionOptions>().Configure<Microsoft.Extensions.Options.IOptions<ProcessingOptions>>(
+            (collection, processing) => GrainLifetimes.Configure(collection, processing.Value));
         silo.Services.AddTransient<IConfigurationValidator>(sp => new ErrorListValidator(
             ProcessingOptions.Validate(sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<ProcessingOptions>>().Value)));
         silo.Services.AddKafkaOutput(Topics.StreamProvider);

@@ -9,7 +9,9 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Orleans.Configuration;
 using Orleans.Dashboard;
+using OrleansStreams.Grains;
 using OrleansStreams.Silo;
 using OrleansStreams.Tests.Infrastructure;
 using OrleansStreams.Tests.Monitoring;
@@ -45,6 +47,7 @@ public sealed class SiloHostTests
     [InlineData("Kafka:BatchesPerDelivery", "0", "Kafka:BatchesPerDelivery")]
     [InlineData("Processing:CommitInterval", "-00:00:01", "CommitInterval")]
     [InlineData("Processing:MaxCallsInFlight", "0", "Processing:MaxCallsInFlight")]
+    [InlineData("Processing:UserIdleTimeout", "00:00:00.500", "Processing:UserIdleTimeout")]
     [InlineData("Storage:Provider", "Floppy", "Storage:Provider")]
     [InlineData("Storage:MaxConnections", "0", "Storage:MaxConnections")]
     [InlineData("Generator:RatePerSecond", "0", "RatePerSecond")]
@@ -60,6 +63,22 @@ public sealed class SiloHostTests
 
         Assert.Equal(1000, defaults.Services.GetRequiredService<IOptions<DashboardOptions>>().Value.CounterUpdateIntervalMs);
         Assert.Equal(5000, configured.Services.GetRequiredService<IOptions<DashboardOptions>>().Value.CounterUpdateIntervalMs);
+    }
+
+    [Fact]
+    public async Task user_grains_leave_memory_after_the_idle_timeout_and_other_grains_keep_orleans_lifetime()
+    {
+        await using var defaults = Build([]);
+        await using var configured = Build([("Processing:UserIdleTimeout", "00:00:30")]);
+        var user = typeof(UserGrain).FullName!;
+
+        var byDefault = defaults.Services.GetRequiredService<IOptions<GrainCollectionOptions>>().Value;
+        Assert.Equal((TimeSpan.FromMinutes(2), TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(15)), (byDefault.ClassSpecificCollectionAge[user], byDefault.CollectionQuantum, byDefault.CollectionAge));
+        Assert.Single(byDefault.ClassSpecificCollectionAge);
+
+        // Orleans takes a grain class's age only above the collection quantum: a shorter timeout halves the quantum.
+        var shorter = configured.Services.GetRequiredService<IOptions<GrainCollectionOptions>>().Value;
+        Assert.Equal((TimeSpan.FromSeconds(30), TimeSpan.FromSeconds(15)), (shorter.ClassSpecificCollectionAge[user], shorter.CollectionQuantum));
     }
 
     [Fact]
