@@ -51,6 +51,17 @@ public sealed partial class JoinExpiry(IGrainFactory grains, WatermarkCache wate
         }
     }
 
+    /// <summary>Has <paramref name="userId"/> woken for nothing it waits for now.</summary>
+    public void Forget(string userId)
+    {
+        ArgumentNullException.ThrowIfNull(userId);
+        lock (_lock)
+        {
+            // Its entry in the queue is skipped when it comes up.
+            _waiting.Remove(userId);
+        }
+    }
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         using var timer = new PeriodicTimer(Check);

@@ -62,9 +62,11 @@ internal sealed partial class UserGrain(
     {
         var join = options.Value;
         _join = new IntervalJoin((long)join.Within.TotalMilliseconds, (long)join.Grace.TotalMilliseconds, State.Join);
+        // Entries the watermark passed while this user was out of memory leave first, before any record meets them;
+        // the silo wakes it when the watermark passes those that stay.
+        Expire();
         Report();
         DeliverSoon();
-        // Entries it was activated with expire as new ones do: the silo wakes it when the watermark passes them.
         WakeWhenDue();
         return base.OnActivateAsync(cancellationToken);
     }
@@ -76,6 +78,12 @@ internal sealed partial class UserGrain(
         await base.OnDeactivateAsync(reason, cancellationToken);
         gauge.Add(-_reported);
         _reported = 0;
+        if (!options.Value.LeftJoin)
+        {
+            // Its entries wait in storage until its user's next record or query activates it and expires them. Waking
+            // it to expire them now would bring it back into memory for nothing; a left join emits what expires, on time.
+            expiry.Forget(this.GetPrimaryKeyString());
+        }
     }
 
     public Task<SinkReceipt> ApplyPageViewsAsync(string source, Guid expectedActivation, Positioned<PageView>[] views)

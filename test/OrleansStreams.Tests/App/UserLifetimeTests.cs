@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using Orleans.Runtime;
 using OrleansStreams.Grains;
 using OrleansStreams.Streaming.Kafka.Embedded;
@@ -21,12 +22,13 @@ public sealed class UserLifetimeTests
             new("idle-a", "/idle/x", T0),
             new("idle-a", "/idle/x", T0 + 1),
             new("idle-b", "/idle/y", T0 + 1),
+            new("idle-c", "/idle/z", T0 + 1),
         ]);
-        await Eventually.Until(() => Views(app, "idle-a", "idle-b"), v => v.SequenceEqual([2L, 1L]), TimeSpan.FromSeconds(30), "both users' views");
+        await Eventually.Until(() => Views(app, "idle-a", "idle-b", "idle-c"), v => v.SequenceEqual([2L, 1L, 1L]), TimeSpan.FromSeconds(30), "the users' views");
 
         // Gone from memory, while the URL grains they fed stay at Orleans' default lifetime.
         var management = app.Grains.GetGrain<IManagementGrain>(0);
-        await Eventually.Until(() => ActiveKeys(management, app.Grains.GetGrain<IUserGrain>("idle-a")), keys => !keys.Contains("idle-a") && !keys.Contains("idle-b"), TimeSpan.FromSeconds(30), "the users deactivated");
+        await Eventually.Until(() => ActiveKeys(management, app.Grains.GetGrain<IUserGrain>("idle-a")), keys => !keys.Overlaps(["idle-a", "idle-b", "idle-c"]), TimeSpan.FromSeconds(30), "the users deactivated");
         Assert.Contains("/idle/x", await ActiveKeys(management, app.Grains.GetGrain<IUrlGrain>("/idle/x")));
 
         // Back: idle-a's count goes on from what it was, and idle-b's click joins the view it held before it left.
@@ -37,6 +39,21 @@ public sealed class UserLifetimeTests
         var idleB = await app.Grains.GetGrain<IUserGrain>("idle-b").GetProfileAsync();
         Assert.Equal((1L, 1L), (idleB.Views, idleB.Clicks));
         Assert.Equal(new Conversion("idle-b", "/idle/y", T0 + 1, T0 + 2), Assert.Single(idleB.RecentConversions));
+
+        // Both streams move far ahead in event time on every partition. idle-c's view expires, but it is not brought
+        // back into memory for that: the activation its next query brings drops the view.
+        await KafkaTestData.ProduceViewsAsync(kafka.BootstrapServers, Enumerable.Range(0, 64).Select(i => new PageView($"clock-{i}", "/clock", T0 + 1_000)));
+        await KafkaTestData.ProduceClicksAsync(kafka.BootstrapServers, Enumerable.Range(0, 64).Select(i => new ClickEvent($"clock-{i}", "/clock", T0 + 1_000)));
+        var watermarks = app.SiloServices.Single().GetRequiredService<WatermarkCache>();
+        await Eventually.Until(() => Task.FromResult(watermarks.Join), w => w > (long)(T0 + 100) * 1000, TimeSpan.FromSeconds(30), "the join watermark past idle-c's view");
+        for (var i = 0; i < 15; i++)
+        {
+            Assert.DoesNotContain("idle-c", await ActiveKeys(management, app.Grains.GetGrain<IUserGrain>("idle-c")));
+            await Task.Delay(200);
+        }
+
+        var idleC = await app.Grains.GetGrain<IUserGrain>("idle-c").GetProfileAsync();
+        Assert.Equal((1L, 0), (idleC.Views, idleC.Buffered));
     }
 
     private static async Task<long[]> Views(AppCluster app, params string[] users) =>
