@@ -51,7 +51,7 @@ public sealed partial class JoinExpiry(IGrainFactory grains, WatermarkCache wate
         }
     }
 
-    /// <summary>Has <paramref name="userId"/> woken for nothing it waits for now.</summary>
+    /// <summary>Stops waking <paramref name="userId"/> for the watermark it waits for now.</summary>
     public void Forget(string userId)
     {
         ArgumentNullException.ThrowIfNull(userId);
