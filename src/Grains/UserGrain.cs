@@ -64,10 +64,7 @@ internal sealed partial class UserGrain(
         _join = new IntervalJoin((long)join.Within.TotalMilliseconds, (long)join.Grace.TotalMilliseconds, State.Join);
         // Entries the watermark passed while this user was out of memory leave first, before any record meets them;
         // the silo wakes it when the watermark passes those that stay.
-        Expire();
-        Report();
-        DeliverSoon();
-        WakeWhenDue();
+        AfterChange();
         return base.OnActivateAsync(cancellationToken);
     }
 

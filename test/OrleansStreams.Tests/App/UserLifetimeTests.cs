@@ -42,8 +42,7 @@ public sealed class UserLifetimeTests
 
         // Both streams move far ahead in event time on every partition. idle-c's view expires, but it is not brought
         // back into memory for that: the activation its next query brings drops the view.
-        await KafkaTestData.ProduceViewsAsync(kafka.BootstrapServers, Enumerable.Range(0, 64).Select(i => new PageView($"clock-{i}", "/clock", T0 + 1_000)));
-        await KafkaTestData.ProduceClicksAsync(kafka.BootstrapServers, Enumerable.Range(0, 64).Select(i => new ClickEvent($"clock-{i}", "/clock", T0 + 1_000)));
+        await KafkaTestData.MoveWatermarksAsync(kafka.BootstrapServers, T0 + 1_000);
         var watermarks = app.SiloServices.Single().GetRequiredService<WatermarkCache>();
         await Eventually.Until(() => Task.FromResult(watermarks.Join), w => w > (long)(T0 + 100) * 1000, TimeSpan.FromSeconds(30), "the join watermark past idle-c's view");
         for (var i = 0; i < 15; i++)

@@ -56,6 +56,16 @@ public static class KafkaTestData
 
     public static byte[] Json<T>(T value) => JsonSerializer.SerializeToUtf8Bytes(value);
 
+    /// <summary>
+    /// A view and a click at <paramref name="eventTime"/> on every partition (64 users of their own, clicks on a URL no
+    /// one views): both streams' watermarks, and so the join's, move up to it.
+    /// </summary>
+    public static async Task MoveWatermarksAsync(string bootstrapServers, double eventTime)
+    {
+        await ProduceViewsAsync(bootstrapServers, Enumerable.Range(0, 64).Select(i => new PageView($"clock-{i}", "/clock", eventTime)));
+        await ProduceClicksAsync(bootstrapServers, Enumerable.Range(0, 64).Select(i => new ClickEvent($"clock-{i}", "/none", eventTime)));
+    }
+
     /// <summary>Page views over <paramref name="urls"/> URLs and <paramref name="users"/> users, deterministic for a seed.</summary>
     public static List<PageView> PageViews(int count, int urls, int users, int seed = 42)
     {
