@@ -49,6 +49,11 @@ if (args is ["child", ..])
     Environment.Exit(0);
 }
 
+if (args is ["table-reads", ..])
+{
+    return await TableReadsRun.RunAsync(BenchOptions.Parse(args[1..]).OutputFolder);
+}
+
 if (args is ["render", var saved])
 {
     Report.Render(saved);

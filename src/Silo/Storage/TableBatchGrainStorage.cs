@@ -22,8 +22,8 @@ namespace OrleansStreams.Silo.Storage;
 /// load a write costs a fraction of a request instead of a whole one; a lone write costs one request, as before.
 /// Each write keeps its own ETag check: one that lost a race fails alone with an
 /// <see cref="InconsistentStateException"/>, and the others of its transaction are sent again.
-/// Reads are gathered the same way: the reads that queue for a partition while one of its queries is out go together
-/// in the next, one query for up to 14 grains, so a burst of activations reads its state in a few requests.
+/// Reads are point queries, one grain's row each: the service finds a row by its two keys without scanning (a filter
+/// that joins row keys with <c>or</c> scans the whole partition), whatever the table holds.
 /// </summary>
 internal sealed partial class TableBatchGrainStorage(
     TableClient table,
@@ -45,14 +45,6 @@ internal sealed partial class TableBatchGrainStorage(
 
     /// <summary>Most state bytes in one transaction: the service takes 4 MiB, encoding and envelope included.</summary>
     private const int MaxTransactionBytes = 2 * 1024 * 1024;
-
-    /// <summary>
-    /// Most grains one query reads: the service takes at most 15 comparisons in a filter, and the partition key is one.
-    /// </summary>
-    private const int MaxReadRows = 14;
-
-    /// <summary>Most row-key characters in one query's filter, which travels in the request's URL.</summary>
-    private const int MaxReadKeyChars = 2048;
 
     /// <summary>A binary property holds at most 64 KiB; an entity at most 1 MiB, so a state spans at most 15 of them.</summary>
     private const int ChunkBytes = 64 * 1024;
@@ -135,6 +127,13 @@ internal sealed partial class TableBatchGrainStorage(
         grainState.State = activators.GetActivator<T>().Create();
         grainState.ETag = null;
         grainState.RecordExists = false;
+    }
+
+    /// <summary>The partition key and row key of a grain's state.</summary>
+    internal (string PartitionKey, string RowKey) RowOf(string stateName, GrainId grainId)
+    {
+        var (partition, rowKey) = KeysOf(stateName, grainId.ToString());
+        return (partition.Key, rowKey);
     }
 
     /// <summary>
@@ -271,64 +270,70 @@ internal sealed partial class TableBatchGrainStorage(
         return ready;
     }
 
-    /// <summary>Reads a row with the next query of its partition; null when it does not exist.</summary>
-    private Task<TableEntity?> ReadAsync(Partition partition, string rowKey)
+    /// <summary>Reads a row by its keys, with the requests in flight kept within the limit; null when it does not exist.</summary>
+    private async Task<TableEntity?> ReadAsync(Partition partition, string rowKey)
     {
-        var read = new Read(partition.Key, rowKey);
-        Submit(partition.Reads, read, TakeReads, SendReadsAsync);
-        return read.Done.Task;
+        await _inFlight.WaitAsync();
+        try
+        {
+            await EnsureTableAsync();
+            var found = await table.GetEntityIfExistsAsync<TableEntity>(partition.Key, rowKey);
+            return found.HasValue ? found.Value : null;
+        }
+        finally
+        {
+            _inFlight.Release();
+        }
     }
 
-    /// <summary>Writes (or deletes) a row with the next transaction of its partition; returns its new ETag.</summary>
+    /// <summary>
+    /// Writes (or deletes) a row with the next transaction of its partition, and starts the partition's sender if it
+    /// is idle; returns the row's new ETag.
+    /// </summary>
     private Task<ETag> WriteAsync(Partition partition, Write write)
     {
-        Submit(partition.Writes, write, TakeWrites, SendWritesAsync);
-        return write.Done.Task;
-    }
-
-    /// <summary>Queues a request for its partition's lane and starts the lane's sender if it is idle.</summary>
-    private void Submit<T>(Lane<T> lane, T request, Func<Queue<T>, List<T>> take, Func<List<T>, Task> send)
-    {
         var start = false;
-        lock (lane)
+        lock (partition)
         {
-            lane.Queue.Enqueue(request);
-            if (!lane.Sending)
+            partition.Writes.Enqueue(write);
+            if (!partition.Sending)
             {
-                lane.Sending = start = true;
+                partition.Sending = start = true;
             }
         }
 
         if (start)
         {
-            _ = Task.Run(() => DrainAsync(lane, take, send));
+            _ = Task.Run(() => DrainAsync(partition));
         }
+
+        return write.Done.Task;
     }
 
     /// <summary>
-    /// Sends what queued in one lane, a request at a time, until nothing is left. A request's contents are taken only
-    /// once it may go (at most <c>maxInFlight</c> requests are out at once, over all partitions), so what queues while
-    /// storage is busy joins it rather than waiting in requests of its own.
+    /// Sends what queued for one partition, a transaction at a time, until nothing is left. A transaction's writes are
+    /// taken only once it may go (at most <c>maxInFlight</c> requests are out at once, over all partitions), so what
+    /// queues while storage is busy joins it rather than waiting in transactions of its own.
     /// </summary>
-    private async Task DrainAsync<T>(Lane<T> lane, Func<Queue<T>, List<T>> take, Func<List<T>, Task> send)
+    private async Task DrainAsync(Partition partition)
     {
         while (true)
         {
             await _inFlight.WaitAsync();
             try
             {
-                List<T> batch;
-                lock (lane)
+                List<Write> batch;
+                lock (partition)
                 {
-                    batch = take(lane.Queue);
+                    batch = TakeWrites(partition.Writes);
                     if (batch.Count == 0)
                     {
-                        lane.Sending = false;
+                        partition.Sending = false;
                         return;
                     }
                 }
 
-                await send(batch);
+                await SendWritesAsync(batch);
             }
             finally
             {
@@ -353,56 +358,6 @@ internal sealed partial class TableBatchGrainStorage(
         }
 
         return batch;
-    }
-
-    /// <summary>The next query's reads: those of up to 14 rows whose keys fit the filter (reads of one row count once).</summary>
-    private static List<Read> TakeReads(Queue<Read> queue)
-    {
-        var batch = new List<Read>();
-        var rows = new HashSet<string>(StringComparer.Ordinal);
-        var chars = 0;
-        while (queue.TryPeek(out var next)
-            && (rows.Contains(next.RowKey)
-                || (rows.Count < MaxReadRows && (rows.Count == 0 || chars + next.RowKey.Length <= MaxReadKeyChars))))
-        {
-            if (rows.Add(next.RowKey))
-            {
-                chars += next.RowKey.Length;
-            }
-
-            batch.Add(queue.Dequeue());
-        }
-
-        return batch;
-    }
-
-    /// <summary>Reads the rows of one partition in one query; a row the query does not return does not exist.</summary>
-    private async Task SendReadsAsync(List<Read> batch)
-    {
-        try
-        {
-            await EnsureTableAsync();
-            var rows = batch.Select(r => r.RowKey).Distinct(StringComparer.Ordinal)
-                .Select(row => TableClient.CreateQueryFilter($"RowKey eq {row}"));
-            var filter = TableClient.CreateQueryFilter($"PartitionKey eq {batch[0].PartitionKey}") + " and (" + string.Join(" or ", rows) + ")";
-            var found = new Dictionary<string, TableEntity>(StringComparer.Ordinal);
-            await foreach (var entity in table.QueryAsync<TableEntity>(filter))
-            {
-                found[entity.RowKey] = entity;
-            }
-
-            foreach (var read in batch)
-            {
-                read.Done.TrySetResult(found.GetValueOrDefault(read.RowKey));
-            }
-        }
-        catch (Exception ex) when (ex is not OutOfMemoryException)
-        {
-            foreach (var read in batch)
-            {
-                read.Done.TrySetException(ex);
-            }
-        }
     }
 
     private async Task SendWritesAsync(List<Write> batch)
@@ -456,28 +411,14 @@ internal sealed partial class TableBatchGrainStorage(
     [LoggerMessage(Level = LogLevel.Warning, Message = "A table transaction of {Count} grain state writes failed; each writer sees the error")]
     private partial void LogTransactionFailed(Exception exception, int count);
 
-    /// <summary>One table partition: its key, and the writes and reads waiting for its next transaction and query.</summary>
+    /// <summary>One table partition: its key, the writes waiting for its next transaction, and whether a sender is taking them.</summary>
     private sealed class Partition(string key)
     {
         public string Key => key;
 
-        public Lane<Write> Writes { get; } = new();
-
-        public Lane<Read> Reads { get; } = new();
-    }
-
-    /// <summary>Requests of one kind waiting for one partition, and whether a sender is taking them.</summary>
-    private sealed class Lane<T>
-    {
-        public Queue<T> Queue { get; } = new();
+        public Queue<Write> Writes { get; } = new();
 
         public bool Sending { get; set; }
-    }
-
-    /// <summary>One queued read of a row, and who waits for its entity (null when the row does not exist).</summary>
-    private sealed record Read(string PartitionKey, string RowKey)
-    {
-        public TaskCompletionSource<TableEntity?> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 
     /// <summary>One queued write (or delete) of a grain's state, <paramref name="Bytes"/> of it, and who waits for its ETag.</summary>
