@@ -49,8 +49,13 @@ public sealed class TableBatchGrainStorageTests
         await using var azurite = await Azurite.StartAsync();
         var requests = new RequestCounter();
         var storage = NewStorage(azurite, requests, partitions: 1);
-        // Quotes must be escaped in the request's address; a long key is shortened to a hash.
-        var ids = Enumerable.Range(0, 200).Select(i => GrainId.Create("url", i % 50 == 0 ? $"/it's/{i}/" + new string('x', 400) : $"/page/{i}")).ToArray();
+        // Quotes, spaces and letters beyond ASCII must be encoded in the request's address; a long key is shortened to a hash.
+        var ids = Enumerable.Range(0, 200).Select(i => GrainId.Create("url", (i % 50) switch
+        {
+            0 => $"/it's/{i}/" + new string('x', 400),
+            25 => $"/café au lait/{i}?q=a+b&r=ü",
+            _ => $"/page/{i}",
+        })).ToArray();
         var written = ids.Where((_, i) => i % 2 == 0).ToArray();
         await Task.WhenAll(written.Select(id => storage.WriteStateAsync("url", id, new GrainState<UrlState>(new UrlState { Total = Array.IndexOf(ids, id) + 1 }))));
         var before = requests.Count;
