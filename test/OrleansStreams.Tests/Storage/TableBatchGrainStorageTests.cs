@@ -22,7 +22,7 @@ public sealed class TableBatchGrainStorageTests
     public async Task writes_of_many_grains_share_transactions_and_each_reads_back_its_own_state()
     {
         await using var azurite = await Azurite.StartAsync();
-        var requests = new RequestCounter();
+        var requests = new RequestLog();
         var storage = NewStorage(azurite, requests, partitions: 1);
         var ids = Enumerable.Range(0, 250).Select(i => GrainId.Create("url", $"/page/{i}")).ToArray();
         await storage.ReadStateAsync("url", ids[0], new GrainState<UrlState>());
@@ -47,7 +47,7 @@ public sealed class TableBatchGrainStorageTests
     public async Task each_read_is_a_point_query_and_gets_its_own_state_or_none()
     {
         await using var azurite = await Azurite.StartAsync();
-        var requests = new RequestCounter();
+        var requests = new RequestLog();
         var storage = NewStorage(azurite, requests, partitions: 1);
         // Quotes, spaces and letters beyond ASCII must be encoded in the request's address; a long key is shortened to a hash.
         var ids = Enumerable.Range(0, 200).Select(i => GrainId.Create("url", (i % 50) switch
@@ -84,7 +84,7 @@ public sealed class TableBatchGrainStorageTests
     public async Task a_write_with_a_stale_etag_fails_alone_and_the_others_of_its_transaction_are_written()
     {
         await using var azurite = await Azurite.StartAsync();
-        var storage = NewStorage(azurite, new RequestCounter(), partitions: 1);
+        var storage = NewStorage(azurite, new RequestLog(), partitions: 1);
         var contested = GrainId.Create("url", "/contested");
         var first = new GrainState<UrlState>(new UrlState { Total = 1 });
         await storage.WriteStateAsync("url", contested, first);
@@ -111,7 +111,7 @@ public sealed class TableBatchGrainStorageTests
     public async Task a_large_state_under_a_key_with_reserved_characters_round_trips_and_clears()
     {
         await using var azurite = await Azurite.StartAsync();
-        var storage = NewStorage(azurite, new RequestCounter(), partitions: 4);
+        var storage = NewStorage(azurite, new RequestLog(), partitions: 4);
         var id = GrainId.Create("url", "/a/b#c?d\\e%41" + new string('x', 600));
         var state = new UrlState { Total = 7 };
         for (var i = 0; i < 10_000; i++)
@@ -141,7 +141,7 @@ public sealed class TableBatchGrainStorageTests
     public async Task a_state_of_some_size_is_stored_compressed_and_a_small_one_as_it_is()
     {
         await using var azurite = await Azurite.StartAsync();
-        var storage = NewStorage(azurite, new RequestCounter(), partitions: 1, out var table);
+        var storage = NewStorage(azurite, new RequestLog(), partitions: 1, out var table);
         var large = new UrlState { Total = 3 };
         for (var i = 0; i < 200; i++)
         {
@@ -175,10 +175,10 @@ public sealed class TableBatchGrainStorageTests
         Assert.NotEqual(TableBatchGrainStorage.Escape("a/b"), TableBatchGrainStorage.Escape("a%002Fb"));
     }
 
-    private static TableBatchGrainStorage NewStorage(Azurite azurite, RequestCounter requests, int partitions) =>
+    private static TableBatchGrainStorage NewStorage(Azurite azurite, RequestLog requests, int partitions) =>
         NewStorage(azurite, requests, partitions, out _);
 
-    private static TableBatchGrainStorage NewStorage(Azurite azurite, RequestCounter requests, int partitions, out TableClient table)
+    private static TableBatchGrainStorage NewStorage(Azurite azurite, RequestLog requests, int partitions, out TableClient table)
     {
         var services = new ServiceCollection().AddSerializer().BuildServiceProvider();
         var options = new TableClientOptions();
@@ -195,7 +195,7 @@ public sealed class TableBatchGrainStorageTests
     }
 
     /// <summary>Keeps the address of every request sent to table storage, in the order they were sent.</summary>
-    private sealed class RequestCounter : HttpPipelineSynchronousPolicy
+    private sealed class RequestLog : HttpPipelineSynchronousPolicy
     {
         private readonly ConcurrentQueue<Uri> _sent = new();
 
