@@ -2,12 +2,8 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using Azure.Data.Tables;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging.Abstractions;
 using Orleans;
 using Orleans.Runtime;
-using Orleans.Serialization;
-using Orleans.Serialization.Serializers;
 using Orleans.Storage;
 using OrleansStreams.Grains;
 using OrleansStreams.Silo.Storage;
@@ -32,9 +28,6 @@ public static class TableReadsRun
     public static async Task<int> RunAsync(string outputFolder)
     {
         await using var azurite = await Azurite.StartAsync();
-        var services = new ServiceCollection().AddSerializer().BuildServiceProvider();
-        var serializer = new OrleansGrainStorageSerializer(services.GetRequiredService<Serializer>());
-        var activators = services.GetRequiredService<IActivatorProvider>();
         var md = new StringBuilder();
         md.AppendLine("# Reading grain state from Azure Table storage").AppendLine();
         md.AppendLine(CultureInfo.InvariantCulture, $"Measured {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC with `dotnet run -c Release --project bench/OrleansStreams.Bench -- table-reads`, against Azurite {Azurite.Version} (in memory).").AppendLine();
@@ -47,7 +40,7 @@ public static class TableReadsRun
         foreach (var (rows, timed) in TableRows.Take(1).Select(r => (r, false)).Concat(TableRows.Select(r => (r, true))))
         {
             var table = new TableServiceClient(azurite.ConnectionString).GetTableClient(string.Create(CultureInfo.InvariantCulture, $"{(timed ? "reads" : "warmup")}{rows}"));
-            var storage = new TableBatchGrainStorage(table, "bench", TableBatchGrainStorage.DefaultPartitions, InFlight, serializer, activators, NullLogger<TableBatchGrainStorage>.Instance);
+            var storage = StandaloneTableStorage.Create(table, "bench", TableBatchGrainStorage.DefaultPartitions, InFlight);
             await Task.WhenAll(Enumerable.Range(0, rows).Select(i => storage.WriteStateAsync("user", UserId(i), new GrainState<UserState>(new UserState { Views = i }))));
             var drawn = Enumerable.Range(0, Reads).Select(_ => random.Next(rows * 2)).ToArray();
             var point = double.MaxValue;

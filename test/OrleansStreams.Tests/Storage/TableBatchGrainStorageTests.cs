@@ -2,12 +2,8 @@ using System.Collections.Concurrent;
 using Azure.Core;
 using Azure.Core.Pipeline;
 using Azure.Data.Tables;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging.Abstractions;
 using Orleans;
 using Orleans.Runtime;
-using Orleans.Serialization;
-using Orleans.Serialization.Serializers;
 using Orleans.Storage;
 using OrleansStreams.Grains;
 using OrleansStreams.Silo.Storage;
@@ -180,18 +176,10 @@ public sealed class TableBatchGrainStorageTests
 
     private static TableBatchGrainStorage NewStorage(Azurite azurite, RequestLog requests, int partitions, out TableClient table)
     {
-        var services = new ServiceCollection().AddSerializer().BuildServiceProvider();
         var options = new TableClientOptions();
         options.AddPolicy(requests, HttpPipelinePosition.PerCall);
         table = new TableServiceClient(azurite.ConnectionString, options).GetTableClient("state" + Guid.NewGuid().ToString("N")[..8]);
-        return new TableBatchGrainStorage(
-            table,
-            "tests",
-            partitions,
-            16,
-            new OrleansGrainStorageSerializer(services.GetRequiredService<Serializer>()),
-            services.GetRequiredService<IActivatorProvider>(),
-            NullLogger<TableBatchGrainStorage>.Instance);
+        return StandaloneTableStorage.Create(table, "tests", partitions, 16);
     }
 
     /// <summary>Keeps the address of every request sent to table storage, in the order they were sent.</summary>
