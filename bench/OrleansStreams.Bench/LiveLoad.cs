@@ -11,11 +11,11 @@ namespace OrleansStreams.Bench;
 public static class LiveLoad
 {
     /// <summary>
-    /// The rate latency is measured at: half the maximum, which is the median of the measured runs' rates (the run
-    /// that measures latency included), as the results report it.
+    /// The rate latency is measured at unless the command gives one: half the maximum, which is the median of the
+    /// measured runs' rates (the run that measures latency included), as the results report it.
     /// </summary>
-    public static double HalfOfMedian(IEnumerable<double> earlierRates, double rate) =>
-        RunResult.Median(earlierRates.Append(rate), r => r) / 2;
+    public static double HalfOfMedian(IEnumerable<double> measuredRates) =>
+        RunResult.Median(measuredRates, r => r) / 2;
 
     public static async Task<Dictionary<string, long>> ProduceAsync(string bootstrapServers, DatasetSpec spec, double ratePerSecond, TimeSpan duration)
     {

@@ -161,7 +161,7 @@ public static class Orchestrator
         try
         {
             var child = new ChildArgs(run == "pipeline-azure" ? "pipeline" : run, kafka.BootstrapServers, cold.BootstrapServers, oraclePath, options.LiveDuration, azurite?.ConnectionString,
-                [.. repeats.Select(r => r.BootstrapServers)]);
+                [.. repeats.Select(r => r.BootstrapServers)], options.LatencyRate);
             // Only the pipeline is profiled: the question a profile answers is where its time goes.
             return await RunChildAsync(child, options.Profile && child.Run == "pipeline" ? Path.Combine(work, $"{run}.perf.data") : null);
         }

@@ -79,7 +79,7 @@ public static class PipelineRun
 
             // Latency at half the maximum rate: views produced now, timed from their Kafka timestamp until applied.
             var latency = new LatencyHistogram();
-            var liveRate = LiveLoad.HalfOfMedian(latencyAfter ?? [], rate);
+            var liveRate = args.LatencyRateAfter((latencyAfter ?? []).Append(rate));
             if (latencyAfter is not null)
             {
                 var before = await LatencyAsync(metrics);

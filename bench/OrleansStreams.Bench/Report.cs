@@ -55,7 +55,7 @@ public static class Report
         md.AppendLine("# Benchmark results").AppendLine();
         md.AppendLine(CultureInfo.InvariantCulture, $"Measured {data.MeasuredAt:yyyy-MM-dd HH:mm} UTC with `dotnet run -c Release --project bench/OrleansStreams.Bench{Arguments(options)}`.").AppendLine();
         md.AppendLine(CultureInfo.InvariantCulture, $"Machine: {machine}.").AppendLine();
-        md.AppendLine(CultureInfo.InvariantCulture, $"Every system and dataset gets {options.Runs + 1} fresh embedded Kafkas holding the same generated dataset (page views keyed by user over 1,000 URLs, 1% malformed, clicks for 10% of views of which about 5/8 join). A fresh process runs the system over the first (the cold run: code not yet compiled, nothing cached), then, with fresh state each time (on Azure Table, in a table of its own: Azurite's work per request grows with all its table holds), over each of the others: those {options.Runs} runs are measured, as a service that has been running reads new input, and the table shows the one of median rate (the range of all {options.Runs} in the next column: a run of a few seconds on this machine varies by up to a third). Every run's results are checked against counts computed while producing; after the last run, valid views are produced at half the median rate of the measured runs (the reported rate) for the latency figures.").AppendLine();
+        md.AppendLine(CultureInfo.InvariantCulture, $"Every system and dataset gets {options.Runs + 1} fresh embedded Kafkas holding the same generated dataset (page views keyed by user over 1,000 URLs, 1% malformed, clicks for 10% of views of which about 5/8 join). A fresh process runs the system over the first (the cold run: code not yet compiled, nothing cached), then, with fresh state each time (on Azure Table, in a table of its own: Azurite's work per request grows with all its table holds), over each of the others: those {options.Runs} runs are measured, as a service that has been running reads new input, and the table shows the one of median rate (the range of all {options.Runs} in the next column: a run of a few seconds on this machine varies by up to a third). Every run's results are checked against counts computed while producing; after the last run, valid views are produced at {LatencyRateText(options)} for the latency figures.").AppendLine();
         md.AppendLine(CultureInfo.InvariantCulture, $"The pipeline runs with the app's default settings (commit interval 1 s{(data.PipelineSettings is { Length: > 0 } set ? $"; changed for this run: `{set}`" : string.Empty)}).").AppendLine();
         md.AppendLine("| run | dataset | records | records/s | range | of ceiling | × peer EO | p50 ms | p99 ms | at rate/s | peak MiB | correct |");
         md.AppendLine("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|");
@@ -117,7 +117,7 @@ public static class Report
 
         md.AppendLine().AppendLine("## How to read it").AppendLine();
         md.AppendLine("- records/s: records of the dataset divided by the time from the first record read from Kafka to the last processed (for the pipeline, until every partition's durable offset has reached the end: every effect persisted; the peer reads only `pageviews`, its job's input; the others read `pageviews` and `clicks`).");
-        md.AppendLine("- Latency: from the record's Kafka timestamp (set when produced) to its effect (ceiling: consumed and parsed; pipeline: applied in the URL and user grains; peer: the window count updated), while valid views are produced at half the reported rate (the median of the measured runs). Percentiles are interpolated in the pipeline's histogram buckets (as Prometheus' `histogram_quantile`), the same for every run.");
+        md.AppendLine(CultureInfo.InvariantCulture, $"- Latency: from the record's Kafka timestamp (set when produced) to its effect (ceiling: consumed and parsed; pipeline: applied in the URL and user grains; peer: the window count updated), while valid views are produced at {LatencyRateText(options)}. Percentiles are interpolated in the pipeline's histogram buckets (as Prometheus' `histogram_quantile`), the same for every run.");
         md.AppendLine("- Peak memory: the measuring process's peak resident set (VmHWM). The embedded Kafka lives in the bench's parent process and is not counted.");
         md.AppendLine(CultureInfo.InvariantCulture, $"- The 1M-users dataset has {options.HighCardinalityViews:N0} views drawn from a million users, so most views are a user's first: it measures the cost of new keys.");
         return md.ToString();
@@ -150,8 +150,13 @@ public static class Report
         args.AddRange(options.Profile ? ["--profile"] : []);
         args.AddRange(options.Only.Length == 0 ? [] : ["--only", string.Join(',', options.Only)]);
         args.AddRange(options.Datasets.Length == 0 ? [] : ["--datasets", $"\"{string.Join(';', options.Datasets)}\""]);
+        args.AddRange(options.LatencyRate is { } rate ? ["--latency-rate", rate.ToString(CultureInfo.InvariantCulture)] : []);
         return args.Count == 0 ? string.Empty : " -- " + string.Join(' ', args);
     }
+
+    private static string LatencyRateText(BenchOptions options) => options.LatencyRate is { } rate
+        ? string.Create(CultureInfo.InvariantCulture, $"{rate:N0} records/s (`--latency-rate`), the same for every run")
+        : "half the median rate of the measured runs (the reported rate)";
 
     private static string Range(RunResult run) =>
         run.RunRates is { Length: > 1 } rates ? string.Create(CultureInfo.InvariantCulture, $"{rates.Min():N0}–{rates.Max():N0}") : string.Empty;

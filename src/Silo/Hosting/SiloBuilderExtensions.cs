@@ -66,9 +66,14 @@ public static class SiloBuilderExtensions
         }
 
         var batchesPerDelivery = SiloSettings.BatchesPerDelivery(config);
+        var idlePollInterval = SiloSettings.IdlePollInterval(config);
         silo.AddKafkaStreams(Topics.StreamProvider, kafka => kafka
             .ConfigureKafka(ob => ob.Configure(options => SiloSettings.BindKafka(config, options)))
-            .ConfigurePullingAgent(ob => ob.Configure(options => options.BatchContainerBatchSize = batchesPerDelivery)));
+            .ConfigurePullingAgent(ob => ob.Configure(options =>
+            {
+                options.BatchContainerBatchSize = batchesPerDelivery;
+                options.GetQueueMsgsTimerPeriod = idlePollInterval;
+            })));
 
         silo.Services.AddOptions<ProcessingOptions>().Configure(options => SiloSettings.BindProcessing(config, options));
         silo.Services.AddOptions<GrainCollectionOptions>().Configure<Microsoft.Extensions.Options.IOptions<ProcessingOptions>>(

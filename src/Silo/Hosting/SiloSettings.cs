@@ -50,6 +50,17 @@ public static class SiloSettings
     /// </summary>
     public static int BatchesPerDelivery(IConfiguration config) => AtLeastOne(config, "Kafka:BatchesPerDelivery", 16);
 
+    /// <summary>
+    /// How long a partition whose fetched records are all read waits before it is read again
+    /// (<c>Kafka:IdlePollInterval</c>); while records are there they are read without waiting.
+    /// </summary>
+    public static TimeSpan IdlePollInterval(IConfiguration config)
+    {
+        const string key = "Kafka:IdlePollInterval";
+        var value = config.GetValue(key, SiloKafkaStreamConfigurator.DefaultIdlePollInterval);
+        return value > TimeSpan.Zero ? value : throw new Orleans.Runtime.OrleansConfigurationException($"Setting {key} must be above zero (was {value}).");
+    }
+
     public static int PartitionCount(IConfiguration config) => config.GetValue("Kafka:PartitionCount", 8);
 
     /// <summary>

@@ -45,6 +45,7 @@ public sealed class SiloHostTests
     [InlineData("Kafka:MaxBatchSize", "0", "MaxBatchSize")]
     [InlineData("Kafka:CacheSize", "0", "CacheSize")]
     [InlineData("Kafka:BatchesPerDelivery", "0", "Kafka:BatchesPerDelivery")]
+    [InlineData("Kafka:IdlePollInterval", "00:00:00", "Kafka:IdlePollInterval")]
     [InlineData("Processing:CommitInterval", "-00:00:01", "CommitInterval")]
     [InlineData("Processing:MaxCallsInFlight", "0", "Processing:MaxCallsInFlight")]
     [InlineData("Processing:UserIdleTimeout", "00:00:00.500", "Processing:UserIdleTimeout")]
@@ -63,6 +64,18 @@ public sealed class SiloHostTests
 
         Assert.Equal(1000, defaults.Services.GetRequiredService<IOptions<DashboardOptions>>().Value.CounterUpdateIntervalMs);
         Assert.Equal(5000, configured.Services.GetRequiredService<IOptions<DashboardOptions>>().Value.CounterUpdateIntervalMs);
+    }
+
+    [Fact]
+    public async Task idle_partitions_are_read_again_as_often_as_configured()
+    {
+        await using var defaults = Build([]);
+        await using var configured = Build([("Kafka:IdlePollInterval", "00:00:00.005")]);
+
+        static StreamPullingAgentOptions Agent(WebApplication app) =>
+            app.Services.GetRequiredService<IOptionsMonitor<StreamPullingAgentOptions>>().Get(Topics.StreamProvider);
+        Assert.Equal((TimeSpan.FromMilliseconds(20), 16), (Agent(defaults).GetQueueMsgsTimerPeriod, Agent(defaults).BatchContainerBatchSize));
+        Assert.Equal(TimeSpan.FromMilliseconds(5), Agent(configured).GetQueueMsgsTimerPeriod);
     }
 
     [Fact]

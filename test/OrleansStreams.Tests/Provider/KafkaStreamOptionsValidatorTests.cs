@@ -1,3 +1,7 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using Orleans.Configuration;
+using Orleans.Hosting;
 using OrleansStreams.Streaming.Kafka;
 
 namespace OrleansStreams.Tests.Provider;
@@ -75,5 +79,20 @@ public sealed class KafkaStreamOptionsValidatorTests
         Assert.Equal(1_000, config.AutoCommitIntervalMs);
         Assert.Equal(5, config.QueuedMinMessages);
         Assert.Equal("10", config.Get("fetch.queue.backoff.ms"));
+    }
+
+    [Fact]
+    public void an_idle_partition_is_read_again_after_20_ms_unless_the_pulling_agent_is_configured_otherwise()
+    {
+        static TimeSpan IdlePoll(Action<SiloKafkaStreamConfigurator> configure)
+        {
+            var services = new ServiceCollection();
+            configure(new SiloKafkaStreamConfigurator("kafka", add => add(services)));
+            using var provider = services.BuildServiceProvider();
+            return provider.GetRequiredService<IOptionsMonitor<StreamPullingAgentOptions>>().Get("kafka").GetQueueMsgsTimerPeriod;
+        }
+
+        Assert.Equal(TimeSpan.FromMilliseconds(20), IdlePoll(_ => { }));
+        Assert.Equal(TimeSpan.FromMilliseconds(250), IdlePoll(kafka => kafka.ConfigurePullingAgent(ob => ob.Configure(o => o.GetQueueMsgsTimerPeriod = TimeSpan.FromMilliseconds(250)))));
     }
 }
