@@ -30,6 +30,7 @@ internal sealed partial class KafkaAdapterReceiver(
     /// <summary>The offset after the last record read, or where the consumer was told to start; -1 for the partition's beginning.</summary>
     private long _position = -1;
     private DateTime _nextCheckpointPoll;
+    private KafkaRecord[]? _readBuffer;
 
     private IKafkaCheckpointGrain Checkpoint => KafkaCheckpoints.Get(grains, providerName, partition.Topic, partition.Partition);
 
@@ -69,34 +70,19 @@ internal sealed partial class KafkaAdapterReceiver(
 
         var fetchedAt = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
         var containers = maxCount < 0 ? MaxContainersPerRead : Math.Clamp(maxCount, 1, MaxContainersPerRead);
-        var limit = containers * options.MaxBatchSize;
-        var records = new List<KafkaRecord>(Math.Min(limit, options.MaxBatchSize));
-        while (records.Count < limit && !cancellationToken.IsCancellationRequested)
-        {
-            if (!TryRead(consumer, fetchedAt, out var record))
-            {
-                break;
-            }
-
-            if (record is not null)
-            {
-                records.Add(record);
-            }
-        }
-
+        var chunks = ReadChunks(consumer, fetchedAt, containers, cancellationToken);
         var high = consumer.GetWatermarkOffsets(partition).High;
         if (high != Offset.Unset)
         {
             stats.Update(partition, logEnd: high.Value);
         }
 
-        if (records.Count == 0)
+        if (chunks is null)
         {
             return [];
         }
 
-        var atLogEnd = high != Offset.Unset && records[^1].Offset + 1 >= high.Value;
-        var chunks = records.Chunk(options.MaxBatchSize).ToList();
+        var atLogEnd = high != Offset.Unset && chunks[^1][^1].Offset + 1 >= high.Value;
         var batches = new List<IBatchContainer>(chunks.Count);
         foreach (var chunk in chunks)
         {
@@ -107,6 +93,48 @@ internal sealed partial class KafkaAdapterReceiver(
         }
 
         return batches;
+    }
+
+    /// <summary>
+    /// Reads what the consumer has fetched, up to <paramref name="containers"/> batches of <c>MaxBatchSize</c>
+    /// records, each an array of its records alone; null when there was nothing. The records gather in a buffer kept
+    /// for the next read (the pulling agent reads a queue one call at a time), so a read that finds nothing, as an idle
+    /// partition's reads every poll do, allocates nothing.
+    /// </summary>
+    private List<KafkaRecord[]>? ReadChunks(IConsumer<byte[]?, byte[]?> consumer, long fetchedAtMs, int containers, CancellationToken cancellationToken)
+    {
+        var buffer = _readBuffer ??= new KafkaRecord[options.MaxBatchSize];
+        List<KafkaRecord[]>? chunks = null;
+        var filled = 0;
+        while ((chunks?.Count ?? 0) < containers && !cancellationToken.IsCancellationRequested && TryRead(consumer, fetchedAtMs, out var record))
+        {
+            if (record is null)
+            {
+                continue;
+            }
+
+            buffer[filled++] = record;
+            if (filled == buffer.Length)
+            {
+                (chunks ??= []).Add(Take(buffer, filled));
+                filled = 0;
+            }
+        }
+
+        if (filled > 0)
+        {
+            (chunks ??= []).Add(Take(buffer, filled));
+        }
+
+        return chunks;
+
+        static KafkaRecord[] Take(KafkaRecord[] buffer, int count)
+        {
+            var chunk = buffer.AsSpan(0, count).ToArray();
+            // The buffer outlives the read: it holds no record the pipeline has let go.
+            Array.Clear(buffer, 0, count);
+            return chunk;
+        }
     }
 
     public Task MessagesDeliveredAsync(IList<IBatchContainer> messages) => Task.CompletedTask;
