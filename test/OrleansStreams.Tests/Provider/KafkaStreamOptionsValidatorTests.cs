@@ -1,7 +1,6 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using Orleans.Configuration;
-using Orleans.Hosting;
 using OrleansStreams.Streaming.Kafka;
 
 namespace OrleansStreams.Tests.Provider;

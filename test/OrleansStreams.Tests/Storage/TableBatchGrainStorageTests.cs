@@ -2,8 +2,6 @@ using System.Collections.Concurrent;
 using Azure.Core;
 using Azure.Core.Pipeline;
 using Azure.Data.Tables;
-using Orleans;
-using Orleans.Runtime;
 using Orleans.Storage;
 using OrleansStreams.Grains;
 using OrleansStreams.Silo.Storage;
