@@ -11,7 +11,7 @@ public sealed class PipelineMetrics
     /// <summary>
     /// Upper bounds (seconds) of the latency histograms' buckets: from 1 ms to 10 s each bound is at most 1.5 times
     /// the one before (1, 1.5, 2, 3, 4, 5, 7.5 in every decade), so a quantile interpolated inside a bucket, as
-    /// <c>histogram_quantile</c> does, is off by a third of its value at most; above 10 s, where only a stalled
+    /// <c>histogram_quantile</c> does, is within a factor of 1.5 of the true one; above 10 s, where only a stalled
     /// pipeline's records fall, they are coarser.
     /// </summary>
     public static IReadOnlyList<double> LatencyBuckets { get; } =

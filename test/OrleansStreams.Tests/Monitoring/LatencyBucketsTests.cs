@@ -1,3 +1,4 @@
+using System.Text;
 using OrleansStreams.Bench;
 using OrleansStreams.Grains;
 using Prometheus;
@@ -31,20 +32,20 @@ public sealed class LatencyBucketsTests
     [InlineData(0.245)]
     [InlineData(0.9)]
     [InlineData(6)]
-    public async Task a_scraped_latency_histogram_gives_its_median_and_99th_percentile_within_a_third(double seconds)
+    public async Task a_scraped_latency_histogram_gives_its_median_and_99th_percentile_within_a_factor_of_one_and_a_half(double seconds)
     {
         var metrics = new PipelineMetrics();
         metrics.ProcessLatency.Observe(seconds, 1_000);
         using var scraped = new MemoryStream();
         await metrics.Registry.CollectAndExportAsTextAsync(scraped);
 
-        var histogram = LatencyHistogram.FromExposition(System.Text.Encoding.UTF8.GetString(scraped.ToArray()), "app_process_latency_seconds");
+        var histogram = LatencyHistogram.FromExposition(Encoding.UTF8.GetString(scraped.ToArray()), "app_process_latency_seconds");
 
         Assert.Equal(1_000, histogram.Count);
         foreach (var quantile in new[] { 0.5, 0.99 })
         {
             var ms = histogram.QuantileMs(quantile)!.Value;
-            Assert.InRange(ms, seconds * 1000 * 2 / 3, seconds * 1000 * 4 / 3);
+            Assert.InRange(ms, seconds * 1000 / 1.5, seconds * 1000 * 1.5);
         }
     }
 }
