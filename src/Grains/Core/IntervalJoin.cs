@@ -139,24 +139,16 @@ public sealed class IntervalJoin(long withinMs, long graceMs, JoinBufferState st
         }
 
         var unmatched = new List<JoinEntry>();
-        state.Views.RemoveAll(v =>
+        var horizon = watermarkMs - withinMs - graceMs;
+        _views.RemoveOlderThan(horizon, v =>
         {
-            if (v.TimeMs + withinMs + graceMs >= watermarkMs)
-            {
-                return false;
-            }
-
             if (!state.Matched.Remove(v))
             {
                 unmatched.Add(v);
             }
-
-            return true;
         });
         // A view that is not late may still match a click up to `within` before the watermark's horizon.
-        state.Clicks.RemoveAll(c => c.TimeMs + withinMs + graceMs < watermarkMs);
-        _views.Rebuild();
-        _clicks.Rebuild();
+        _clicks.RemoveOlderThan(horizon, removed: null);
         _oldest = Oldest(state);
         return unmatched;
     }
@@ -182,12 +174,12 @@ public sealed class IntervalJoin(long withinMs, long graceMs, JoinBufferState st
     /// One side of the buffer: its list in the state, and an index of that list by URL, so that adding a record costs
     /// what its URL holds, not the user's whole buffer. The entries of a URL form a chain in arrival order (each
     /// entry's position links to the next one's), so the index holds two positions per URL and one per entry, and
-    /// allocates nothing per record. A duplicate has the same URL, so it is found on its URL's chain.
+    /// allocates only for a URL the side does not hold yet. A duplicate has the same URL, so it is found on its URL's chain.
     /// </summary>
     private sealed class Side
     {
         private readonly List<JoinEntry> _entries;
-        private readonly Dictionary<string, Chain> _byUrl = new(StringComparer.Ordinal);
+        private readonly Dictionary<string, Chain?> _byUrl = new(StringComparer.Ordinal);
 
         /// <summary>For the entry at each position, the position of the next entry with its URL, or -1.</summary>
         private readonly List<int> _next = [];
@@ -195,18 +187,21 @@ public sealed class IntervalJoin(long withinMs, long graceMs, JoinBufferState st
         public Side(List<JoinEntry> entries)
         {
             _entries = entries;
-            Rebuild();
+            for (var position = 0; position < _entries.Count; position++)
+            {
+                Link(ref CollectionsMarshal.GetValueRefOrAddDefault(_byUrl, _entries[position].Url, out _), position);
+            }
         }
 
         /// <summary>The entries with this URL, in arrival order.</summary>
         public ChainEnumerator WithUrl(string url) =>
-            new(this, _byUrl.TryGetValue(url, out var chain) ? chain.First : -1);
+            new(this, _byUrl.TryGetValue(url, out var chain) && chain is not null ? chain.First : -1);
 
         /// <summary>Adds the entry to the list and the index, unless an equal entry is there already.</summary>
         public bool TryAdd(JoinEntry entry)
         {
-            ref var chain = ref CollectionsMarshal.GetValueRefOrAddDefault(_byUrl, entry.Url, out var exists);
-            for (var at = exists ? chain.First : -1; at >= 0; at = _next[at])
+            ref var chain = ref CollectionsMarshal.GetValueRefOrAddDefault(_byUrl, entry.Url, out _);
+            for (var at = chain?.First ?? -1; at >= 0; at = _next[at])
             {
                 if (_entries[at] == entry)
                 {
@@ -214,43 +209,104 @@ public sealed class IntervalJoin(long withinMs, long graceMs, JoinBufferState st
                 }
             }
 
-            Link(ref chain, exists, _entries.Count);
+            Link(ref chain, _entries.Count);
             _entries.Add(entry);
             return true;
         }
 
-        /// <summary>Indexes the list anew, after entries left it.</summary>
-        public void Rebuild()
+        /// <summary>
+        /// Removes the entries older than <paramref name="horizon"/> (epoch ms), handing each to <paramref name="removed"/>,
+        /// and keeps the index: the list closes up in place, and each URL's chain is walked once and relinked over the
+        /// positions that stay, without hashing any URL again (as rebuilding the index would, for every entry, each
+        /// time the watermark moves).
+        /// </summary>
+        public void RemoveOlderThan(long horizon, Action<JoinEntry>? removed)
         {
-            _byUrl.Clear();
-            _next.Clear();
+            // Where each entry moves to, or -1 when it leaves.
+            Span<int> moves = _entries.Count <= 256 ? stackalloc int[_entries.Count] : new int[_entries.Count];
+            var kept = 0;
             for (var position = 0; position < _entries.Count; position++)
             {
-                ref var chain = ref CollectionsMarshal.GetValueRefOrAddDefault(_byUrl, _entries[position].Url, out var exists);
-                Link(ref chain, exists, position);
+                var entry = _entries[position];
+                if (entry.TimeMs < horizon)
+                {
+                    moves[position] = -1;
+                    removed?.Invoke(entry);
+                    continue;
+                }
+
+                moves[position] = kept;
+                _entries[kept++] = entry;
             }
+
+            if (kept == _entries.Count)
+            {
+                return;
+            }
+
+            _entries.RemoveRange(kept, _entries.Count - kept);
+            Span<int> next = kept <= 256 ? stackalloc int[kept] : new int[kept];
+            foreach (var (url, chain) in _byUrl)
+            {
+                var first = -1;
+                var last = -1;
+                for (var at = chain?.First ?? -1; at >= 0; at = _next[at])
+                {
+                    if (moves[at] < 0)
+                    {
+                        continue;
+                    }
+
+                    if (last >= 0)
+                    {
+                        next[last] = moves[at];
+                    }
+                    else
+                    {
+                        first = moves[at];
+                    }
+
+                    last = moves[at];
+                }
+
+                if (chain is null || first < 0)
+                {
+                    // Removing during enumeration is allowed (since .NET Core 3.0), and leaves the enumeration whole.
+                    _byUrl.Remove(url);
+                    continue;
+                }
+
+                next[last] = -1;
+                chain.First = first;
+                chain.Last = last;
+            }
+
+            _next.Clear();
+            _next.AddRange(next);
         }
 
         /// <summary>Puts the entry at <paramref name="position"/> (the newest) at the end of its URL's chain, or starts the chain.</summary>
-        private void Link(ref Chain chain, bool exists, int position)
+        private void Link(ref Chain? chain, int position)
         {
-            if (exists)
+            if (chain is null)
             {
-                _next[chain.Last] = position;
-                chain.Last = position;
+                chain = new Chain { First = position, Last = position };
             }
             else
             {
-                chain = new Chain(position, position);
+                _next[chain.Last] = position;
+                chain.Last = position;
             }
 
             _next.Add(-1);
         }
 
-        private struct Chain(int first, int last)
+        /// <summary>The positions of a URL's first and last entries; a class, so that expiry relinks it in place.</summary>
+        private sealed class Chain
         {
-            public readonly int First = first;
-            public int Last = last;
+            public int First { get; set; }
+
+            public int Last { get; set; }
         }
 
         /// <summary>Walks one URL's chain.</summary>

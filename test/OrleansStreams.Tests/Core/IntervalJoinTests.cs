@@ -257,4 +257,67 @@ public sealed class IntervalJoinTests
             Assert.Equal(expected, actual.Order().ToList());
         }
     }
+
+    [Fact]
+    public void with_the_watermark_moving_among_random_arrivals_pairs_duplicates_and_what_stays_buffered_are_those_of_a_nested_loop()
+    {
+        // A pair joins when both records were on time as they arrived: an entry leaves the buffer only once no record
+        // that could join it is on time any more. What stays buffered is every record taken that the watermark has not
+        // passed by its interval plus grace; a view that leaves unjoined is returned once.
+        var random = new Random(7);
+        for (var run = 0; run < 300; run++)
+        {
+            var join = NewJoin();
+            var watermark = long.MinValue;
+            var taken = new List<(bool IsView, JoinEntry Entry)>();
+            var expectedPairs = new List<(string, string)>();
+            var actualPairs = new List<(string, string)>();
+            var leftUnjoined = new List<string>();
+            for (var i = 0; i < 60; i++)
+            {
+                if (random.Next(4) == 0)
+                {
+                    watermark = Math.Max(watermark, 1_000_000 + (i * 1_000) + random.Next(-20_000, 5_000));
+                    leftUnjoined.AddRange(join.Advance(watermark).Select(v => v.EventId!));
+                    continue;
+                }
+
+                var isView = random.Next(3) > 0;
+                var url = $"/{random.Next(4)}";
+                var time = 1_000_000 + (i * 1_000) + random.Next(-25_000, 5_000);
+                // Now and then a record comes again, with the event id of one taken before.
+                var entry = random.Next(8) == 0 && taken.Count > 0 && taken[^1].IsView == isView
+                    ? taken[^1].Entry
+                    : new JoinEntry(url, time, $"{(isView ? 'v' : 'c')}{i}");
+                var onTime = isView ? entry.TimeMs + Within + Grace >= watermark : entry.TimeMs + Grace >= watermark;
+                var again = taken.Contains((isView, entry));
+                var added = isView ? join.AddView(entry) : join.AddClick(entry);
+                actualPairs.AddRange(added.Matches.Select(m => (m.View.EventId!, m.Click.EventId!)));
+
+                Assert.Equal(!onTime, added.Late);
+                Assert.Equal(onTime && again, added.Duplicate);
+                if (!onTime || again)
+                {
+                    continue;
+                }
+
+                expectedPairs.AddRange(taken
+                    .Where(t => t.IsView != isView && t.Entry.Url == entry.Url)
+                    .Select(t => isView ? (View: entry, Click: t.Entry) : (View: t.Entry, Click: entry))
+                    .Where(p => p.View.TimeMs <= p.Click.TimeMs && p.Click.TimeMs <= p.View.TimeMs + Within)
+                    .Select(p => (p.View.EventId!, p.Click.EventId!)));
+                taken.Add((isView, entry));
+            }
+
+            Assert.Equal(expectedPairs.Order(), actualPairs.Order());
+            var buffered = taken.Where(t => t.Entry.TimeMs + Within + Grace >= watermark).ToList();
+            Assert.Equal(buffered.Count, join.Buffered);
+            Assert.Equal(buffered.Where(t => t.IsView).Select(t => t.Entry), join.State.Views);
+            Assert.Equal(buffered.Where(t => !t.IsView).Select(t => t.Entry), join.State.Clicks);
+            var joinedViews = expectedPairs.Select(p => p.Item1).ToHashSet();
+            Assert.Equal(
+                taken.Where(t => t.IsView && t.Entry.TimeMs + Within + Grace < watermark && !joinedViews.Contains(t.Entry.EventId!)).Select(t => t.Entry.EventId!).Order(),
+                leftUnjoined.Order());
+        }
+    }
 }
