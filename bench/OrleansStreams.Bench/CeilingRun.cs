@@ -82,7 +82,7 @@ public static class CeilingRun
         var rate = (read - 1) / seconds;
 
         // Latency at half the maximum rate: records produced now, timed from their Kafka timestamp to here.
-        var liveRate = args.LatencyRateAfter((latencyAfter ?? []).Append(rate));
+        var liveRate = args.LatencyRateAfter(latencyAfter, rate);
         long liveRecords = 0;
         if (latencyAfter is not null)
         {

@@ -20,8 +20,9 @@ public sealed record ChildArgs(string Run, string BootstrapServers, string ColdB
             args[6].Split(' ', StringSplitOptions.RemoveEmptyEntries), args[7] == "-" ? null : double.Parse(args[7], CultureInfo.InvariantCulture))
         : throw new ArgumentException("usage: child <run> <bootstrap-servers> <cold-bootstrap-servers> <oracle-path> <live-seconds> <storage-connection-string|-> <repeat-bootstrap-servers, space-separated> <latency-rate|->");
 
-    /// <summary>The rate latency is measured at, given the measured runs' rates (this one's included).</summary>
-    public double LatencyRateAfter(IEnumerable<double> measuredRates) => LatencyRate ?? LiveLoad.HalfOfMedian(measuredRates);
+    /// <summary>The rate latency is measured at, given the earlier measured runs' rates and this one's.</summary>
+    public double LatencyRateAfter(IReadOnlyList<double>? earlierRates, double rate) =>
+        LatencyRate ?? LiveLoad.HalfOfMedian((earlierRates ?? []).Append(rate));
 
     /// <summary>The same run against the Kafka read first, cold.</summary>
     public ChildArgs Cold => this with { BootstrapServers = ColdBootstrapServers };

@@ -1,5 +1,7 @@
 using System.Globalization;
+using System.Text;
 using OrleansStreams.Grains;
+using Prometheus;
 
 namespace OrleansStreams.Bench;
 
@@ -23,6 +25,15 @@ public sealed class LatencyHistogram
         }
 
         Interlocked.Increment(ref _counts[i]);
+    }
+
+    /// <summary>A histogram of <paramref name="registry"/> as a scrape of it shows it.</summary>
+    public static async Task<LatencyHistogram> ScrapeAsync(CollectorRegistry registry, string metric)
+    {
+        ArgumentNullException.ThrowIfNull(registry);
+        using var stream = new MemoryStream();
+        await registry.CollectAndExportAsTextAsync(stream);
+        return FromExposition(Encoding.UTF8.GetString(stream.ToArray()), metric);
     }
 
     /// <summary>Reads a histogram's cumulative <c>_bucket</c> lines from Prometheus text exposition.</summary>

@@ -79,7 +79,7 @@ public static class PipelineRun
 
             // Latency at half the maximum rate: views produced now, timed from their Kafka timestamp until applied.
             var latency = new LatencyHistogram();
-            var liveRate = args.LatencyRateAfter((latencyAfter ?? []).Append(rate));
+            var liveRate = args.LatencyRateAfter(latencyAfter, rate);
             if (latencyAfter is not null)
             {
                 var before = await LatencyAsync(metrics);
@@ -211,10 +211,5 @@ public static class PipelineRun
         }
     }
 
-    private static async Task<LatencyHistogram> LatencyAsync(PipelineMetrics metrics)
-    {
-        using var stream = new MemoryStream();
-        await metrics.Registry.CollectAndExportAsTextAsync(stream);
-        return LatencyHistogram.FromExposition(System.Text.Encoding.UTF8.GetString(stream.ToArray()), LatencyMetric);
-    }
+    private static Task<LatencyHistogram> LatencyAsync(PipelineMetrics metrics) => LatencyHistogram.ScrapeAsync(metrics.Registry, LatencyMetric);
 }

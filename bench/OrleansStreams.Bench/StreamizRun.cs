@@ -98,7 +98,7 @@ public static class StreamizRun
             var perUrl = latest.GroupBy(l => l.Key.Url).ToDictionary(g => g.Key, g => g.Sum(l => l.Value));
             checks.Equal("URLs whose total differs", 0, oracle.UrlTotals.Count(t => t.Value != perUrl.GetValueOrDefault(t.Key)));
 
-            var liveRate = args.LatencyRateAfter((latencyAfter ?? []).Append(rate));
+            var liveRate = args.LatencyRateAfter(latencyAfter, rate);
             if (latencyAfter is not null)
             {
                 Volatile.Write(ref measuring, true);

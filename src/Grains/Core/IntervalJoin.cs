@@ -140,7 +140,7 @@ public sealed class IntervalJoin(long withinMs, long graceMs, JoinBufferState st
 
         var unmatched = new List<JoinEntry>();
         var horizon = watermarkMs - withinMs - graceMs;
-        _views.RemoveOlderThan(horizon, v =>
+        var oldestView = _views.RemoveOlderThan(horizon, v =>
         {
             if (!state.Matched.Remove(v))
             {
@@ -148,8 +148,7 @@ public sealed class IntervalJoin(long withinMs, long graceMs, JoinBufferState st
             }
         });
         // A view that is not late may still match a click up to `within` before the watermark's horizon.
-        _clicks.RemoveOlderThan(horizon, removed: null);
-        _oldest = Oldest(state);
+        _oldest = Math.Min(oldestView, _clicks.RemoveOlderThan(horizon, removed: null));
         return unmatched;
     }
 
@@ -218,13 +217,15 @@ public sealed class IntervalJoin(long withinMs, long graceMs, JoinBufferState st
         /// Removes the entries older than <paramref name="horizon"/> (epoch ms), handing each to <paramref name="removed"/>,
         /// and keeps the index: the list closes up in place, and each URL's chain is walked once and relinked over the
         /// positions that stay, without hashing any URL again (as rebuilding the index would, for every entry, each
-        /// time the watermark moves).
+        /// time the watermark moves). Returns the earliest time of those that stay (<see cref="long.MaxValue"/> when
+        /// none does).
         /// </summary>
-        public void RemoveOlderThan(long horizon, Action<JoinEntry>? removed)
+        public long RemoveOlderThan(long horizon, Action<JoinEntry>? removed)
         {
             // Where each entry moves to, or -1 when it leaves.
             Span<int> moves = _entries.Count <= 256 ? stackalloc int[_entries.Count] : new int[_entries.Count];
             var kept = 0;
+            var oldest = long.MaxValue;
             for (var position = 0; position < _entries.Count; position++)
             {
                 var entry = _entries[position];
@@ -237,11 +238,12 @@ public sealed class IntervalJoin(long withinMs, long graceMs, JoinBufferState st
 
                 moves[position] = kept;
                 _entries[kept++] = entry;
+                oldest = Math.Min(oldest, entry.TimeMs);
             }
 
             if (kept == _entries.Count)
             {
-                return;
+                return oldest;
             }
 
             _entries.RemoveRange(kept, _entries.Count - kept);
@@ -283,6 +285,7 @@ public sealed class IntervalJoin(long withinMs, long graceMs, JoinBufferState st
 
             _next.Clear();
             _next.AddRange(next);
+            return oldest;
         }
 
         /// <summary>Puts the entry at <paramref name="position"/> (the newest) at the end of its URL's chain, or starts the chain.</summary>

@@ -1,7 +1,5 @@
-using System.Text;
 using OrleansStreams.Bench;
 using OrleansStreams.Grains;
-using Prometheus;
 
 namespace OrleansStreams.Tests.Monitoring;
 
@@ -36,10 +34,8 @@ public sealed class LatencyBucketsTests
     {
         var metrics = new PipelineMetrics();
         metrics.ProcessLatency.Observe(seconds, 1_000);
-        using var scraped = new MemoryStream();
-        await metrics.Registry.CollectAndExportAsTextAsync(scraped);
 
-        var histogram = LatencyHistogram.FromExposition(Encoding.UTF8.GetString(scraped.ToArray()), "app_process_latency_seconds");
+        var histogram = await LatencyHistogram.ScrapeAsync(metrics.Registry, "app_process_latency_seconds");
 
         Assert.Equal(1_000, histogram.Count);
         foreach (var quantile in new[] { 0.5, 0.99 })
