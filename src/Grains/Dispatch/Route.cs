@@ -51,6 +51,7 @@ internal sealed partial class Route<T>(
     Func<ISink, string, Guid, Positioned<T>[], Task<SinkReceipt>> apply) : IRouteProgress
 {
     private readonly Dictionary<string, Target> _targets = new(StringComparer.Ordinal);
+    /// <summary>Every record a target has taken, in the order sent, until the durable offset passes it.</summary>
     private readonly List<Positioned<T>> _sent = [];
 
     public string Name => name;
@@ -69,10 +70,7 @@ internal sealed partial class Route<T>(
         var results = await Task.WhenAll(items
             .GroupBy(item => keyOf(item.Event), StringComparer.Ordinal)
             .Select(group => SendGroupAsync(source, group.Key, [.. group], calls)));
-        var failures = results.SelectMany(r => r.Failures).ToList();
-        var failed = failures.Select(f => f.Offset).ToHashSet();
-        _sent.AddRange(failed.Count == 0 ? items : items.Where(i => !failed.Contains(i.Offset)));
-        return new RouteResult(failures, [.. results.SelectMany(r => r.Late)]);
+        return new RouteResult([.. results.SelectMany(r => r.Failures)], [.. results.SelectMany(r => r.Late)]);
     }
 
     public Task FlushAsync(string source, TargetCalls calls, bool quiet)
@@ -155,7 +153,9 @@ internal sealed partial class Route<T>(
                     continue;
                 }
 
-                // Everything before the failing record was applied; skip it and go on with the rest.
+                // Everything before the failing record was applied: kept like the records of an accepted call. Skip
+                // the failing one and go on with the rest.
+                _sent.AddRange(pending.Where(p => p.Offset < ex.Offset));
                 failures.Add((ex.Offset, ex.Error));
                 pending = [.. pending.Where(p => p.Offset > ex.Offset)];
                 attempt = 0;
@@ -174,6 +174,9 @@ internal sealed partial class Route<T>(
             receipt = await apply(grain, source, receipt.Activation, Resend(key, items));
         }
 
+        // Kept for resending before the target's progress counts them: a commit that runs alongside the rest of
+        // this batch and finds the target on a new activation resends what is kept, and must find these there.
+        _sent.AddRange(items);
         Track(key, receipt, sent: items[^1].Offset);
         if (receipt.Late is { Length: > 0 } lateOffsets)
         {
