@@ -101,7 +101,7 @@ internal sealed partial class Route<T>(
                 }
             }
 
-            Track(d.Key, receipt, sent: null);
+            Track(d.Key, receipt);
         })));
     }
 
@@ -153,9 +153,9 @@ internal sealed partial class Route<T>(
                     continue;
                 }
 
-                // Everything before the failing record was applied: kept like the records of an accepted call. Skip
-                // the failing one and go on with the rest.
-                _sent.AddRange(pending.Where(p => p.Offset < ex.Offset));
+                // Everything before the failing record was applied, by an activation this route may not know yet (then
+                // the next commit finds it out and resends them). Skip the failing one and go on with the rest.
+                Took(key, [.. pending.Where(p => p.Offset < ex.Offset)]);
                 failures.Add((ex.Offset, ex.Error));
                 pending = [.. pending.Where(p => p.Offset > ex.Offset)];
                 attempt = 0;
@@ -174,10 +174,8 @@ internal sealed partial class Route<T>(
             receipt = await apply(grain, source, receipt.Activation, Resend(key, items));
         }
 
-        // Kept for resending before the target's progress counts them: a commit that runs alongside the rest of
-        // this batch and finds the target on a new activation resends what is kept, and must find these there.
-        _sent.AddRange(items);
-        Track(key, receipt, sent: items[^1].Offset);
+        Track(key, receipt);
+        Took(key, items);
         if (receipt.Late is { Length: > 0 } lateOffsets)
         {
             // Only this call's records: resent ones were reported when first sent.
@@ -186,20 +184,41 @@ internal sealed partial class Route<T>(
         }
     }
 
-    private void Track(string key, SinkReceipt receipt, long? sent)
+    /// <summary>Notes which activation answered for the target, and what it has persisted.</summary>
+    private void Track(string key, SinkReceipt receipt)
+    {
+        var target = TargetOf(key);
+
+        // Another activation persisted only what it reports; the same one never goes back.
+        target.Persisted = target.Activation == receipt.Activation ? Math.Max(target.Persisted, receipt.Persisted) : receipt.Persisted;
+        target.Activation = receipt.Activation;
+    }
+
+    /// <summary>
+    /// Notes records the target has applied: counted as sent, and kept for resending at once. A commit that runs
+    /// alongside the rest of the batch and finds the target on a new activation resends what is kept; kept only once
+    /// the batch was done, these would be in neither activation.
+    /// </summary>
+    private void Took(string key, Positioned<T>[] items)
+    {
+        if (items.Length == 0)
+        {
+            return;
+        }
+
+        _sent.AddRange(items);
+        var target = TargetOf(key);
+        target.Sent = Math.Max(target.Sent, items[^1].Offset);
+    }
+
+    private Target TargetOf(string key)
     {
         if (!_targets.TryGetValue(key, out var target))
         {
             _targets[key] = target = new Target();
         }
 
-        // Another activation persisted only what it reports; the same one never goes back.
-        target.Persisted = target.Activation == receipt.Activation ? Math.Max(target.Persisted, receipt.Persisted) : receipt.Persisted;
-        target.Activation = receipt.Activation;
-        if (sent is { } offset)
-        {
-            target.Sent = Math.Max(target.Sent, offset);
-        }
+        return target;
     }
 
     private Positioned<T>[] Resend(string key, Positioned<T>[] items) =>
