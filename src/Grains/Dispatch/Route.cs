@@ -51,6 +51,7 @@ internal sealed partial class Route<T>(
     Func<ISink, string, Guid, Positioned<T>[], Task<SinkReceipt>> apply) : IRouteProgress
 {
     private readonly Dictionary<string, Target> _targets = new(StringComparer.Ordinal);
+
     /// <summary>Every record a target has taken, in the order sent, until the durable offset passes it.</summary>
     private readonly List<Positioned<T>> _sent = [];
 
