@@ -41,6 +41,9 @@ internal abstract partial class PartitionDispatcherGrain<TEvent>(
 
     /// <summary>How many commit intervals the durable offset may fall behind before batches wait for it.</summary>
     private const int MaxUndurableIntervals = 10;
+
+    /// <summary>How long the durable offset may stand still while records wait above it before a warning names who holds it.</summary>
+    private const long HeldWarningMs = 60_000;
     private Route<TEvent>[] _routes = [];
     private Route<DeadLetter> _deadLetters = null!;
     private IRouteProgress[] _progress = [];
@@ -54,6 +57,7 @@ internal abstract partial class PartitionDispatcherGrain<TEvent>(
     private long _firstApplied = -1;
     private readonly long _commitEveryMs = (long)options.Value.CommitInterval.TotalMilliseconds;
     private long _durableAtMs = Environment.TickCount64;
+    private long _heldWarnedAtMs = long.MinValue / 2;
     private long _lastBatchMs = Environment.TickCount64;
     private long _commitStartedMs = Environment.TickCount64;
     private bool _caughtUp;
@@ -319,13 +323,15 @@ internal abstract partial class PartitionDispatcherGrain<TEvent>(
         _commitStartedMs = Environment.TickCount64;
         _backlogReadThrough &= !quiet;
         _busy++;
+        long persisted;
         long durable;
         try
         {
             using var timer = metrics.CheckpointDuration.NewTimer();
             await Task.WhenAll(_progress.Select(r => r.FlushAsync(_source, _calls, quiet)));
+            persisted = _progress.Min(r => r.DurableBefore(_nextOffset));
             // Nothing below the first record this activation applied waits on its grains.
-            durable = Math.Max(Math.Max(_committed, _firstApplied), _progress.Min(r => r.DurableBefore(_nextOffset)));
+            durable = Math.Max(Math.Max(_committed, _firstApplied), persisted);
             if (durable > _committed)
             {
                 await _checkpoint.CommitAsync(durable);
@@ -348,9 +354,16 @@ internal abstract partial class PartitionDispatcherGrain<TEvent>(
             _busy--;
         }
 
+        var now = Environment.TickCount64;
         if (durable > _committed)
         {
-            _durableAtMs = Environment.TickCount64;
+            _durableAtMs = now;
+        }
+        else if (now - _durableAtMs >= HeldWarningMs && now - _heldWarnedAtMs >= HeldWarningMs)
+        {
+            // Storage down for that long, or a grain that will not persist: either way, say which one holds it.
+            _heldWarnedAtMs = now;
+            LogDurableHeld(_source, durable, (now - _durableAtMs) / 1000, _progress.Select(r => r.Holding(persisted)).FirstOrDefault(h => h is not null) ?? "no grain");
         }
 
         _committed = durable;
@@ -466,6 +479,9 @@ internal abstract partial class PartitionDispatcherGrain<TEvent>(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "{Source}: expected records from offset {Expected} but got them from {Received}; asking to read again from {From}")]
     private partial void LogGap(string source, long expected, long received, long from);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Source}: the durable offset has stood at {Offset} for {Seconds} s with records applied above it; held by {Holder}")]
+    private partial void LogDurableHeld(string source, long offset, long seconds, string holder);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "{Source}: commit failed; retrying at the next interval")]
     private partial void LogCommitFailed(Exception exception, string source);

@@ -1,3 +1,4 @@
+using System.Globalization;
 using Microsoft.Extensions.Logging;
 
 namespace OrleansStreams.Grains.Dispatch;
@@ -33,6 +34,12 @@ internal interface IRouteProgress
     /// persisted: every record below it is durable.
     /// </summary>
     long DurableBefore(long next);
+
+    /// <summary>
+    /// The target that holds the durable offset at <paramref name="durable"/> (it has not persisted that record), as
+    /// a log names it: the route, its key, how far it applied and how far it persisted; null when none does.
+    /// </summary>
+    string? Holding(long durable);
 
     /// <summary>Forgets what is durable: targets with nothing unpersisted, and records below <paramref name="committed"/>.</summary>
     void Forget(long committed);
@@ -117,6 +124,19 @@ internal sealed partial class Route<T>(
         }
 
         return next;
+    }
+
+    public string? Holding(long durable)
+    {
+        foreach (var (key, target) in _targets)
+        {
+            if (target.Unpersisted && target.Persisted + 1 == durable)
+            {
+                return string.Create(CultureInfo.InvariantCulture, $"{name} {key} (sent up to {target.Sent}, persisted up to {target.Persisted})");
+            }
+        }
+
+        return null;
     }
 
     public void Forget(long committed)

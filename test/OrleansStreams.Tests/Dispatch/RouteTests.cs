@@ -58,6 +58,21 @@ public sealed class RouteTests
         Assert.Equal(3, route.DurableBefore(3));
     }
 
+    [Fact]
+    public async Task the_target_that_holds_the_durable_offset_is_named_until_it_persists()
+    {
+        var route = RouteTo(new() { ["a"] = new Sink(), ["b"] = new Sink() });
+        var calls = new TargetCalls(NoWait, maxInFlight: 8);
+        await route.ApplyAsync(Source, [new(0, "b"), new(1, "a"), new(2, "b")], calls);
+
+        Assert.Equal(0, route.DurableBefore(3));
+        Assert.Equal("test b (sent up to 2, persisted up to -1)", route.Holding(0));
+
+        await route.FlushAsync(Source, calls, quiet: true);
+        Assert.Equal(3, route.DurableBefore(3));
+        Assert.Null(route.Holding(3));
+    }
+
     private static Route<string> RouteTo(Dictionary<string, Sink> sinks) =>
         new("test", key => key, key => sinks[key], (sink, source, expected, items) => ((Sink)sink).ApplyAsync(source, expected, items));
 
