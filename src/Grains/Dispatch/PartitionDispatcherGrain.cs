@@ -44,6 +44,7 @@ internal abstract partial class PartitionDispatcherGrain<TEvent>(
 
     /// <summary>How long the durable offset may stand still while records wait above it before a warning names who holds it.</summary>
     private const long HeldWarningMs = 60_000;
+
     private Route<TEvent>[] _routes = [];
     private Route<DeadLetter> _deadLetters = null!;
     private IRouteProgress[] _progress = [];
