@@ -178,7 +178,7 @@ public sealed class IntervalJoin(long withinMs, long graceMs, JoinBufferState st
     private sealed class Side
     {
         private readonly List<JoinEntry> _entries;
-        private readonly Dictionary<string, Chain?> _byUrl = new(StringComparer.Ordinal);
+        private readonly Dictionary<string, Chain> _byUrl = new(StringComparer.Ordinal);
 
         /// <summary>For the entry at each position, the position of the next entry with its URL, or -1.</summary>
         private readonly List<int> _next = [];
@@ -194,7 +194,7 @@ public sealed class IntervalJoin(long withinMs, long graceMs, JoinBufferState st
 
         /// <summary>The entries with this URL, in arrival order.</summary>
         public ChainEnumerator WithUrl(string url) =>
-            new(this, _byUrl.TryGetValue(url, out var chain) && chain is not null ? chain.First : -1);
+            new(this, _byUrl.TryGetValue(url, out var chain) ? chain.First : -1);
 
         /// <summary>Adds the entry to the list and the index, unless an equal entry is there already.</summary>
         public bool TryAdd(JoinEntry entry)
@@ -252,7 +252,7 @@ public sealed class IntervalJoin(long withinMs, long graceMs, JoinBufferState st
             {
                 var first = -1;
                 var last = -1;
-                for (var at = chain?.First ?? -1; at >= 0; at = _next[at])
+                for (var at = chain.First; at >= 0; at = _next[at])
                 {
                     if (moves[at] < 0)
                     {
@@ -271,7 +271,7 @@ public sealed class IntervalJoin(long withinMs, long graceMs, JoinBufferState st
                     last = moves[at];
                 }
 
-                if (chain is null || first < 0)
+                if (first < 0)
                 {
                     // Removing during enumeration is allowed (since .NET Core 3.0), and leaves the enumeration whole.
                     _byUrl.Remove(url);

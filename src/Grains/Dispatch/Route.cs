@@ -176,7 +176,11 @@ internal sealed partial class Route<T>(
 
                 // Everything before the failing record was applied, by an activation this route may not know yet (then
                 // the next commit finds it out and resends them). Skip the failing one and go on with the rest.
-                Took(key, [.. pending.Where(p => p.Offset < ex.Offset)]);
+                if (pending[0].Offset < ex.Offset)
+                {
+                    Took(TargetOf(key), [.. pending.Where(p => p.Offset < ex.Offset)]);
+                }
+
                 failures.Add((ex.Offset, ex.Error));
                 pending = [.. pending.Where(p => p.Offset > ex.Offset)];
                 attempt = 0;
@@ -195,8 +199,7 @@ internal sealed partial class Route<T>(
             receipt = await apply(grain, source, receipt.Activation, Resend(key, items));
         }
 
-        Track(key, receipt);
-        Took(key, items);
+        Took(Track(key, receipt), items);
         if (receipt.Late is { Length: > 0 } lateOffsets)
         {
             // Only this call's records: resent ones were reported when first sent.
@@ -206,13 +209,14 @@ internal sealed partial class Route<T>(
     }
 
     /// <summary>Notes which activation answered for the target, and what it has persisted.</summary>
-    private void Track(string key, SinkReceipt receipt)
+    private Target Track(string key, SinkReceipt receipt)
     {
         var target = TargetOf(key);
 
         // Another activation persisted only what it reports; the same one never goes back.
         target.Persisted = target.Activation == receipt.Activation ? Math.Max(target.Persisted, receipt.Persisted) : receipt.Persisted;
         target.Activation = receipt.Activation;
+        return target;
     }
 
     /// <summary>
@@ -220,15 +224,9 @@ internal sealed partial class Route<T>(
     /// alongside the rest of the batch and finds the target on a new activation resends what is kept; kept only once
     /// the batch was done, these would be in neither activation.
     /// </summary>
-    private void Took(string key, Positioned<T>[] items)
+    private void Took(Target target, Positioned<T>[] items)
     {
-        if (items.Length == 0)
-        {
-            return;
-        }
-
         _sent.AddRange(items);
-        var target = TargetOf(key);
         target.Sent = Math.Max(target.Sent, items[^1].Offset);
     }
 
