@@ -54,6 +54,11 @@ if (args is ["table-reads", ..])
     return await TableReadsRun.RunAsync(BenchOptions.Parse(args[1..]).OutputFolder);
 }
 
+if (args is ["join-buffer", ..])
+{
+    return JoinBufferRun.Run(BenchOptions.Parse(args[1..]).OutputFolder);
+}
+
 if (args is ["render", var saved])
 {
     Report.Render(saved);

@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using System.Runtime.InteropServices;
 using System.Text;
 
@@ -14,7 +15,13 @@ public static class JoinBufferFormat
     private const byte Matched = 1;
     private const byte HasEventId = 2;
 
-    /// <summary>The URL table of the buffer being written, kept for the thread's next write.</summary>
+    /// <summary>Most bytes a 64-bit number takes seven bits at a time.</summary>
+    private const int MaxVarIntBytes = 10;
+
+    /// <summary>Most bytes a thread keeps for its next write; a larger buffer is written in bytes of its own.</summary>
+    private const int MaxKeptBytes = 1024 * 1024;
+
+    /// <summary>Each URL's place in the table of the buffer being written, kept for the thread's next write.</summary>
     [ThreadStatic]
     private static Dictionary<string, int>? t_urls;
 
@@ -22,13 +29,17 @@ public static class JoinBufferFormat
     [ThreadStatic]
     private static List<int>? t_indexes;
 
+    /// <summary>The times of the joined views of the buffer being written, kept likewise.</summary>
+    [ThreadStatic]
+    private static HashSet<long>? t_matchedTimes;
+
+    /// <summary>The bytes of the buffer being written, kept likewise (up to <see cref="MaxKeptBytes"/>): only the result is allocated per write.</summary>
+    [ThreadStatic]
+    private static byte[]? t_bytes;
+
     public static byte[] Write(JoinBufferState state)
     {
         ArgumentNullException.ThrowIfNull(state);
-        using var stream = new MemoryStream(16 + (4 * (state.Views.Count + state.Clicks.Count)));
-        using var writer = new BinaryWriter(stream, Encoding.UTF8);
-        writer.Write(Version);
-        writer.Write(state.Watermark);
 
         // Each URL's index is its place in the table, which is written in order; each entry's index is looked up once.
         var urls = t_urls ??= new Dictionary<string, int>(StringComparer.Ordinal);
@@ -36,22 +47,41 @@ public static class JoinBufferFormat
         urls.Clear();
         indexes.Clear();
         var table = new List<string>();
+        var bound = 1 + sizeof(long) + MaxVarIntBytes;
         IndexUrls(state.Views);
         IndexUrls(state.Clicks);
 
-        writer.Write7BitEncodedInt(table.Count);
-        foreach (var url in table)
+        // Few views have joined: most are told apart from those by their time alone, without hashing the whole entry.
+        var matchedTimes = t_matchedTimes ??= [];
+        matchedTimes.Clear();
+        foreach (var view in state.Matched)
         {
-            writer.Write(url);
+            matchedTimes.Add(view.TimeMs);
         }
 
-        WriteEntries(writer, state.Views, indexes, 0, state.Matched);
-        WriteEntries(writer, state.Clicks, indexes, state.Views.Count, matched: null);
-        writer.Flush();
-        return stream.ToArray();
+        var bytes = t_bytes is { } kept && kept.Length >= bound ? kept : new byte[bound];
+        if (bytes.Length <= MaxKeptBytes)
+        {
+            t_bytes = bytes;
+        }
+
+        var at = 0;
+        bytes[at++] = Version;
+        BinaryPrimitives.WriteInt64LittleEndian(bytes.AsSpan(at), state.Watermark);
+        at += sizeof(long);
+        WriteVarInt(bytes, ref at, (ulong)table.Count);
+        foreach (var url in table)
+        {
+            WriteString(bytes, ref at, url);
+        }
+
+        WriteEntries(bytes, ref at, state.Views, indexes, 0, state.Matched, matchedTimes);
+        WriteEntries(bytes, ref at, state.Clicks, indexes, state.Views.Count, matched: null, matchedTimes);
+        return bytes.AsSpan(0, at).ToArray();
 
         void IndexUrls(List<JoinEntry> entries)
         {
+            bound += MaxVarIntBytes;
             foreach (var entry in entries)
             {
                 ref var index = ref CollectionsMarshal.GetValueRefOrAddDefault(urls, entry.Url, out var known);
@@ -59,9 +89,11 @@ public static class JoinBufferFormat
                 {
                     index = table.Count;
                     table.Add(entry.Url);
+                    bound += MaxStringBytes(entry.Url);
                 }
 
                 indexes.Add(index);
+                bound += MaxVarIntBytes + MaxVarIntBytes + 1 + (entry.EventId is { } id ? MaxStringBytes(id) : 0);
             }
         }
     }
@@ -88,23 +120,46 @@ public static class JoinBufferFormat
         return state;
     }
 
-    private static void WriteEntries(BinaryWriter writer, List<JoinEntry> entries, List<int> urlIndexes, int first, HashSet<JoinEntry>? matched)
+    private static void WriteEntries(byte[] bytes, ref int at, List<JoinEntry> entries, List<int> urlIndexes, int first, HashSet<JoinEntry>? matched, HashSet<long> matchedTimes)
     {
-        writer.Write7BitEncodedInt(entries.Count);
+        WriteVarInt(bytes, ref at, (ulong)entries.Count);
         var previous = 0L;
         for (var i = 0; i < entries.Count; i++)
         {
             var entry = entries[i];
-            writer.Write7BitEncodedInt(urlIndexes[first + i]);
-            writer.Write7BitEncodedInt64(ZigZag(entry.TimeMs - previous));
+            WriteVarInt(bytes, ref at, (ulong)urlIndexes[first + i]);
+            WriteVarInt(bytes, ref at, (ulong)ZigZag(entry.TimeMs - previous));
             previous = entry.TimeMs;
-            var flags = (byte)((matched?.Contains(entry) == true ? Matched : 0) | (entry.EventId is null ? 0 : HasEventId));
-            writer.Write(flags);
+            var joined = matched is not null && matchedTimes.Contains(entry.TimeMs) && matched.Contains(entry);
+            bytes[at++] = (byte)((joined ? Matched : 0) | (entry.EventId is null ? 0 : HasEventId));
             if (entry.EventId is { } eventId)
             {
-                writer.Write(eventId);
+                WriteString(bytes, ref at, eventId);
             }
         }
+    }
+
+    /// <summary>Most bytes a string takes as <see cref="BinaryWriter"/> writes it: its UTF-8 length, then its UTF-8.</summary>
+    private static int MaxStringBytes(string value) => MaxVarIntBytes + Encoding.UTF8.GetMaxByteCount(value.Length);
+
+    /// <summary>A string as <see cref="BinaryWriter"/> writes it, which <see cref="BinaryReader"/> reads back.</summary>
+    private static void WriteString(byte[] bytes, ref int at, string value)
+    {
+        var length = Encoding.UTF8.GetByteCount(value);
+        WriteVarInt(bytes, ref at, (ulong)length);
+        at += Encoding.UTF8.GetBytes(value, bytes.AsSpan(at));
+    }
+
+    /// <summary>Seven bits per byte, low first, the high bit telling another byte follows (as <see cref="BinaryWriter.Write7BitEncodedInt64"/>).</summary>
+    private static void WriteVarInt(byte[] bytes, ref int at, ulong value)
+    {
+        while (value >= 0x80)
+        {
+            bytes[at++] = (byte)(value | 0x80);
+            value >>= 7;
+        }
+
+        bytes[at++] = (byte)value;
     }
 
     private static List<JoinEntry> ReadEntries(BinaryReader reader, string[] urls, HashSet<JoinEntry>? matched)

@@ -41,6 +41,33 @@ public sealed class JoinBufferFormatTests
     }
 
     [Fact]
+    public void a_buffer_larger_than_a_thread_keeps_reads_back_as_written_and_so_does_a_small_one_after_it()
+    {
+        var large = new JoinBufferState { Watermark = 5 };
+        for (var i = 0; i < 20_000; i++)
+        {
+            large.Views.Add(new($"/page/{i % 997}/ü", 1_700_000_000_000 + (i * 7 % 1_000), new string('e', 60) + i));
+        }
+
+        large.Matched.Add(large.Views[3]);
+        var data = JoinBufferFormat.Write(large);
+        Assert.True(data.Length > 1024 * 1024);
+        AssertSame(large, JoinBufferFormat.Read(data));
+        AssertSame(Buffer(), JoinBufferFormat.Read(JoinBufferFormat.Write(Buffer())));
+    }
+
+    /// <summary>The buffer above as the first writer of format 1 wrote it (with <see cref="BinaryWriter"/>): states stored then.</summary>
+    private const string StoredFormat1 =
+        "010068E5CF8B01000004022F61022F62032FC3BC022F63040090EEABFEF9620101BF3E0306766965772D3700CE8C010002A7BCACFEF962000200E0FDABFEF9620207636C69636B2D3103DF5D00";
+
+    [Fact]
+    public void buffers_stored_by_earlier_versions_read_back_and_are_written_the_same_way()
+    {
+        AssertSame(Buffer(), JoinBufferFormat.Read(Convert.FromHexString(StoredFormat1)));
+        Assert.Equal(StoredFormat1, Convert.ToHexString(JoinBufferFormat.Write(Buffer())));
+    }
+
+    [Fact]
     public void a_buffer_of_a_later_format_is_refused_with_its_version()
     {
         var data = JoinBufferFormat.Write(new JoinBufferState());
