@@ -14,6 +14,13 @@ public interface IDeadLetterGrain : ISink
     [Alias("ApplyDeadLetters")]
     Task<SinkReceipt> ApplyDeadLettersAsync(string source, Guid expectedActivation, [Immutable] Positioned<DeadLetter>[] deadLetters);
 
+    /// <summary>
+    /// Adds a dead letter found out of its partition's offset order (a record that failed when sent again to a grain's
+    /// new activation), once however often it is added while it is among the recent ones, and persists before returning.
+    /// </summary>
+    [Alias("Add")]
+    Task AddAsync(DeadLetter deadLetter);
+
     /// <summary>Most recent first, optionally of one reason.</summary>
     [Alias("List")]
     Task<DeadLetter[]> ListAsync(string? reason, int limit);

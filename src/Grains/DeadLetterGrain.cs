@@ -28,6 +28,18 @@ internal sealed class DeadLetterGrain(
     public Task<SinkReceipt> ApplyDeadLettersAsync(string source, Guid expectedActivation, Positioned<DeadLetter>[] deadLetters) =>
         ApplyAsync(source, expectedActivation, deadLetters, Add);
 
+    public async Task AddAsync(DeadLetter deadLetter)
+    {
+        ArgumentNullException.ThrowIfNull(deadLetter);
+        if (!State.Recent.Exists(d => string.Equals(d.Id, deadLetter.Id, StringComparison.Ordinal)))
+        {
+            Add(deadLetter);
+            MarkDirty();
+        }
+
+        await PersistAsync();
+    }
+
     public Task<DeadLetter[]> ListAsync(string? reason, int limit) =>
         Task.FromResult(State.Recent
             .AsEnumerable()

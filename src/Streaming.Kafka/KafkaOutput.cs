@@ -33,7 +33,12 @@ public sealed class KafkaOutput : IDisposable
 
 public static class KafkaOutputServiceCollectionExtensions
 {
-    /// <summary>Registers <see cref="KafkaOutput"/> over the settings of the stream provider <paramref name="providerName"/>.</summary>
+    /// <summary>
+    /// Registers <see cref="KafkaOutput"/> and <see cref="KafkaRecordLookup"/> over the settings of the stream provider
+    /// <paramref name="providerName"/>.
+    /// </summary>
     public static IServiceCollection AddKafkaOutput(this IServiceCollection services, string providerName) =>
-        services.AddSingleton(sp => new KafkaOutput(sp.GetRequiredService<IOptionsMonitor<KafkaStreamOptions>>().Get(providerName), sp.GetRequiredService<ILogger<KafkaOutput>>()));
+        services
+            .AddSingleton(sp => new KafkaOutput(sp.GetRequiredService<IOptionsMonitor<KafkaStreamOptions>>().Get(providerName), sp.GetRequiredService<ILogger<KafkaOutput>>()))
+            .AddSingleton(sp => new KafkaRecordLookup(sp.GetRequiredService<IOptionsMonitor<KafkaStreamOptions>>().Get(providerName)));
 }

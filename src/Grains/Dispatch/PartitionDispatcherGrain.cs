@@ -330,6 +330,7 @@ internal abstract partial class PartitionDispatcherGrain<TEvent>(
         {
             using var timer = metrics.CheckpointDuration.NewTimer();
             await Task.WhenAll(_progress.Select(r => r.FlushAsync(_source, _calls, quiet)));
+            await DeadLetterFailedResendsAsync();
             persisted = _progress.Min(r => r.DurableBefore(_nextOffset));
             // Nothing below the first record this activation applied waits on its grains.
             durable = Math.Max(Math.Max(_committed, _firstApplied), persisted);
@@ -452,6 +453,13 @@ internal abstract partial class PartitionDispatcherGrain<TEvent>(
 
     private async Task PublishAsync(DeadLetter[] deadLetters)
     {
+        await AnnounceAsync(deadLetters);
+        await _deadLetters.ApplyAsync(_source, [.. deadLetters.Select(d => new Positioned<DeadLetter>(d.Offset, d))], _calls);
+    }
+
+    /// <summary>Logs and counts dead letters, and publishes them to the dead-letter topic.</summary>
+    private Task AnnounceAsync(DeadLetter[] deadLetters)
+    {
         foreach (var deadLetter in deadLetters)
         {
             LogDeadLetter(deadLetter.Id, deadLetter.Reason, deadLetter.Error);
@@ -459,8 +467,32 @@ internal abstract partial class PartitionDispatcherGrain<TEvent>(
         }
 
         // In Kafka first, keyed by the record's identity, so a re-emission after a crash is the same record.
-        await Task.WhenAll(deadLetters.Select(d => output.ProduceAsync(Topics.ProcessingFailures, Encoding.UTF8.GetBytes(d.Id), DeadLetterJson.Serialize(d))));
-        await _deadLetters.ApplyAsync(_source, [.. deadLetters.Select(d => new Positioned<DeadLetter>(d.Offset, d))], _calls);
+        return Task.WhenAll(deadLetters.Select(d => output.ProduceAsync(Topics.ProcessingFailures, Encoding.UTF8.GetBytes(d.Id), DeadLetterJson.Serialize(d))));
+    }
+
+    /// <summary>
+    /// Dead-letters the records that kept failing when they were sent again to a grain's new activation (the lost one
+    /// had applied them). Their deliveries are gone, so their original bytes are read again from Kafka; the dead-letter
+    /// grain takes them out of offset order. Until then they hold the durable offset.
+    /// </summary>
+    private async Task DeadLetterFailedResendsAsync()
+    {
+        foreach (var route in _routes)
+        {
+            var failed = route.FailedResends.ToArray();
+            foreach (var (offset, error) in failed)
+            {
+                var record = await ServiceProvider.GetRequiredService<KafkaRecordLookup>().ReadAsync(Topic, _partition, offset)
+                    ?? new KafkaRecord(Topic, _partition, offset, null, null, 0);
+                var deadLetter = DeadLetterOf(record, FailureReason.ProcessingError,
+                    $"{error} (when sent again to a new activation of its grain{(record.Value is null ? "; Kafka no longer holds the record" : string.Empty)})", [route.Name]);
+                await AnnounceAsync([deadLetter]);
+                await GrainFactory.GetKeyed<IDeadLetterGrain>(DeadLetterShards.For(_partition)).AddAsync(deadLetter);
+                _rejected++;
+            }
+
+            route.DeadLettered(failed.Length);
+        }
     }
 
     private static DeadLetter DeadLetterOf(KafkaRecord record, FailureReason reason, string error, string[] routes) =>

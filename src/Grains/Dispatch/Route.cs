@@ -62,7 +62,19 @@ internal sealed partial class Route<T>(
     /// <summary>Every record a target has taken, in the order sent, until the durable offset passes it.</summary>
     private readonly List<Positioned<T>> _sent = [];
 
+    /// <summary>
+    /// Records a lost activation had applied whose processing kept failing when they were sent again to the new one:
+    /// no longer kept for resending, they hold the durable offset until the dispatcher has dead-lettered them.
+    /// </summary>
+    private readonly List<(long Offset, string Error)> _failedResends = [];
+
     public string Name => name;
+
+    /// <summary>What <see cref="_failedResends"/> holds, oldest first, for the dispatcher to dead-letter.</summary>
+    public IReadOnlyList<(long Offset, string Error)> FailedResends => _failedResends;
+
+    /// <summary>The first <paramref name="count"/> failed resends are dead-lettered: they hold nothing any more.</summary>
+    public void DeadLettered(int count) => _failedResends.RemoveRange(0, count);
 
     /// <summary>
     /// Sends the records; returns those whose processing kept failing after the retries (with why), and those
@@ -102,7 +114,7 @@ internal sealed partial class Route<T>(
             while (!receipt.Accepted)
             {
                 LogResend(calls.Retry.Logger, name, d.Key);
-                receipt = await apply(resolve(d.Key), source, receipt.Activation, Resend(d.Key, []));
+                receipt = await ResendAsync(source, d.Key, receipt.Activation, [], calls.Retry);
                 if (receipt.Accepted)
                 {
                     receipt = await resolve(d.Key).FlushAsync(source, receipt.Activation, d.UpTo);
@@ -123,6 +135,11 @@ internal sealed partial class Route<T>(
             }
         }
 
+        foreach (var (offset, _) in _failedResends)
+        {
+            next = Math.Min(next, offset);
+        }
+
         return next;
     }
 
@@ -133,6 +150,14 @@ internal sealed partial class Route<T>(
             if (target.Unpersisted && target.Persisted + 1 == durable)
             {
                 return string.Create(CultureInfo.InvariantCulture, $"{name} {key} (sent up to {target.Sent}, persisted up to {target.Persisted})");
+            }
+        }
+
+        foreach (var (offset, _) in _failedResends)
+        {
+            if (offset == durable)
+            {
+                return string.Create(CultureInfo.InvariantCulture, $"{name} record {offset}, which failed when sent again and waits to be dead-lettered");
             }
         }
 
@@ -157,46 +182,28 @@ internal sealed partial class Route<T>(
         var failures = new List<(long, string)>();
         var late = new List<long>();
         var pending = items;
-        var attempt = 0;
-        while (pending.Length > 0)
+        await UntilThroughAsync(key, calls.Retry, () => pending.Length == 0 ? Task.CompletedTask : calls.RunAsync(name, () => SendOnceAsync(source, key, pending, late, calls.Retry)), _ => true, ex =>
         {
-            try
+            // Everything before the failing record was applied, by an activation this route may not know yet (then
+            // the next commit finds it out and resends them). Skip the failing one and go on with the rest.
+            if (pending[0].Offset < ex.Offset)
             {
-                await calls.RunAsync(name, () => SendOnceAsync(source, key, pending, late));
-                break;
+                Took(TargetOf(key), [.. pending.Where(p => p.Offset < ex.Offset)]);
             }
-            catch (RecordProcessingException ex)
-            {
-                if (attempt < calls.Retry.MaxRetries)
-                {
-                    LogRetry(calls.Retry.Logger, name, key, ex.Offset, attempt + 1, ex.Error);
-                    await Task.Delay(calls.Retry.Delay(attempt++));
-                    continue;
-                }
 
-                // Everything before the failing record was applied, by an activation this route may not know yet (then
-                // the next commit finds it out and resends them). Skip the failing one and go on with the rest.
-                if (pending[0].Offset < ex.Offset)
-                {
-                    Took(TargetOf(key), [.. pending.Where(p => p.Offset < ex.Offset)]);
-                }
-
-                failures.Add((ex.Offset, ex.Error));
-                pending = [.. pending.Where(p => p.Offset > ex.Offset)];
-                attempt = 0;
-            }
-        }
+            failures.Add((ex.Offset, ex.Error));
+            pending = [.. pending.Where(p => p.Offset > ex.Offset)];
+        });
 
         return new RouteResult(failures, late);
     }
 
-    private async Task SendOnceAsync(string source, string key, Positioned<T>[] items, List<long> late)
+    private async Task SendOnceAsync(string source, string key, Positioned<T>[] items, List<long> late, RetryPolicy retry)
     {
-        var grain = resolve(key);
-        var receipt = await apply(grain, source, _targets.GetValueOrDefault(key)?.Activation ?? Guid.Empty, items);
+        var receipt = await apply(resolve(key), source, _targets.GetValueOrDefault(key)?.Activation ?? Guid.Empty, items);
         while (!receipt.Accepted)
         {
-            receipt = await apply(grain, source, receipt.Activation, Resend(key, items));
+            receipt = await ResendAsync(source, key, receipt.Activation, items, retry);
         }
 
         Took(Track(key, receipt), items);
@@ -205,6 +212,57 @@ internal sealed partial class Route<T>(
             // Only this call's records: resent ones were reported when first sent.
             var first = items[0].Offset;
             late.AddRange(lateOffsets.Where(o => o >= first));
+        }
+    }
+
+    /// <summary>
+    /// Sends the target's kept records, then <paramref name="items"/>, to <paramref name="activation"/>, which answered
+    /// instead of the one that took them. The lost activation applied every kept record; one whose processing fails on
+    /// the new one is retried like any record, then no longer kept but noted for the dispatcher to dead-letter, and the
+    /// rest go on. A failure among <paramref name="items"/> is the caller's.
+    /// </summary>
+    private async Task<SinkReceipt> ResendAsync(string source, string key, Guid activation, Positioned<T>[] items, RetryPolicy retry)
+    {
+        SinkReceipt receipt = default;
+        await UntilThroughAsync(key, retry, async () => receipt = await apply(resolve(key), source, activation, Resend(key, items)),
+            ex => items.Length == 0 || ex.Offset < items[0].Offset,
+            ex =>
+            {
+                // A commit and a batch may both have resent it: noted once, by whichever left it out first.
+                if (_sent.RemoveAll(s => s.Offset == ex.Offset) > 0)
+                {
+                    _failedResends.Add((ex.Offset, ex.Error));
+                }
+            });
+        return receipt;
+    }
+
+    /// <summary>
+    /// Runs <paramref name="call"/> until it goes through. A record whose processing fails, when <paramref name="owns"/>
+    /// it, is retried after a backoff (<c>Processing:MaxRetries</c> times), then handed to <paramref name="skip"/>, which
+    /// takes it out of what the call sends; the call then runs again.
+    /// </summary>
+    private async Task UntilThroughAsync(string key, RetryPolicy retry, Func<Task> call, Func<RecordProcessingException, bool> owns, Action<RecordProcessingException> skip)
+    {
+        for (var attempt = 0; ;)
+        {
+            try
+            {
+                await call();
+                return;
+            }
+            catch (RecordProcessingException ex) when (owns(ex))
+            {
+                if (attempt < retry.MaxRetries)
+                {
+                    LogRetry(retry.Logger, name, key, ex.Offset, attempt + 1, ex.Error);
+                    await Task.Delay(retry.Delay(attempt++));
+                    continue;
+                }
+
+                skip(ex);
+                attempt = 0;
+            }
         }
     }
 

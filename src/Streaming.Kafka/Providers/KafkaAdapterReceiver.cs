@@ -277,7 +277,7 @@ internal sealed partial class KafkaAdapterReceiver(
         return true;
     }
 
-    private static KafkaRecord ToRecord(string topic, ConsumeResult<byte[]?, byte[]?> result, long fetchedAtMs)
+    internal static KafkaRecord ToRecord(string topic, ConsumeResult<byte[]?, byte[]?> result, long fetchedAtMs)
     {
         KafkaHeader[]? headers = null;
         if (result.Message.Headers is { Count: > 0 } source)

@@ -166,4 +166,23 @@ public sealed class DeadLetterTests
         Assert.Equal(1, (await app.Grains.GetGrain<IUrlGrain>("/broken").GetTotalsAsync()).Total);
         Assert.Equal(1, (await app.Grains.GetGrain<IUserGrain>("bob").GetTotalsAsync()).Views);
     }
+
+    [Fact]
+    public async Task a_dead_letter_added_out_of_offset_order_is_kept_once_and_can_be_replayed()
+    {
+        using var kafka = TestKafka.Start();
+        await using var app = await AppCluster.StartAsync(kafka, new Dictionary<string, string>());
+        var shard = app.Grains.GetGrain<IDeadLetterGrain>(DeadLetterShards.For(3));
+        var later = new DeadLetter("processing_error", "failed", Topics.PageViews, 3, 40, [1], [2], 1_700_000_000, ["url"]);
+        var earlier = later with { Offset = 12, Error = "failed when sent again" };
+
+        await shard.AddAsync(later);
+        await shard.AddAsync(earlier);
+        await shard.AddAsync(earlier);
+
+        Assert.Equal(2, (await shard.GetStatsAsync()).ByReason["processing_error"]);
+        Assert.Equal("failed when sent again", (await shard.GetAsync(earlier.Id))?.Error);
+        using var output = new KafkaOutput(new KafkaStreamOptions { BootstrapServers = kafka.BootstrapServers });
+        Assert.Equal([earlier.Id], await DeadLetters.ReplayAsync(app.Grains, output, [earlier.Id]));
+    }
 }

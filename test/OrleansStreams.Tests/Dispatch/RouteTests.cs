@@ -59,6 +59,44 @@ public sealed class RouteTests
     }
 
     [Fact]
+    public async Task a_record_that_fails_when_sent_again_to_a_new_activation_is_left_out_and_holds_the_durable_offset_until_dead_lettered()
+    {
+        var a = new Sink { FailingAfterLoss = 1 };
+        var route = RouteTo(new() { ["a"] = a });
+        var calls = new TargetCalls(NoWait, maxInFlight: 8);
+        await route.ApplyAsync(Source, [new(0, "a"), new(1, "a"), new(2, "a")], calls);
+
+        // The next batch finds a new activation: what the lost one had taken goes first, and record 1 now fails.
+        a.Lose();
+        var result = await route.ApplyAsync(Source, [new(3, "a")], calls);
+        Assert.Empty(result.Failures);
+        Assert.Equal([0, 2, 3], a.Offsets);
+        Assert.Equal([1L], route.FailedResends.Select(f => f.Offset));
+
+        await route.FlushAsync(Source, calls, quiet: true);
+        Assert.Equal(1, route.DurableBefore(4));
+        Assert.Equal("test record 1, which failed when sent again and waits to be dead-lettered", route.Holding(1));
+        route.DeadLettered(1);
+        Assert.Equal(4, route.DurableBefore(4));
+    }
+
+    [Fact]
+    public async Task a_record_that_fails_when_a_commit_sends_it_again_is_left_out_too()
+    {
+        var a = new Sink { FailingAfterLoss = 1 };
+        var route = RouteTo(new() { ["a"] = a });
+        var calls = new TargetCalls(NoWait, maxInFlight: 8);
+        await route.ApplyAsync(Source, [new(0, "a"), new(1, "a"), new(2, "a")], calls);
+
+        a.Lose();
+        await route.FlushAsync(Source, calls, quiet: true);
+        Assert.Equal([0, 2], a.Offsets);
+        Assert.Equal(2, a.Persisted);
+        Assert.Equal([1L], route.FailedResends.Select(f => f.Offset));
+        Assert.Equal(1, route.DurableBefore(3));
+    }
+
+    [Fact]
     public async Task the_target_that_holds_the_durable_offset_is_named_until_it_persists()
     {
         var route = RouteTo(new() { ["a"] = new Sink(), ["b"] = new Sink() });
@@ -90,6 +128,11 @@ public sealed class RouteTests
         /// <summary>An offset whose processing always fails.</summary>
         public long? Failing { get; init; }
 
+        /// <summary>An offset whose processing fails on every activation after the first is lost (it depends on something outside).</summary>
+        public long? FailingAfterLoss { get; init; }
+
+        private bool _lost;
+
         public long Applied => Offsets.Count == 0 ? -1 : Offsets[^1];
 
         public long Persisted => _persisted.Count == 0 ? -1 : _persisted[^1];
@@ -102,6 +145,7 @@ public sealed class RouteTests
         {
             Activation = Guid.NewGuid();
             Offsets = [.. _persisted];
+            _lost = true;
         }
 
         public async Task<SinkReceipt> ApplyAsync(string source, Guid expected, Positioned<string>[] items)
@@ -119,7 +163,7 @@ public sealed class RouteTests
 
             foreach (var item in items.Where(i => i.Offset > Applied))
             {
-                if (item.Offset == Failing)
+                if (item.Offset == Failing || (_lost && item.Offset == FailingAfterLoss))
                 {
                     throw new RecordProcessingException(item.Offset, "failing on purpose");
                 }
