@@ -19,6 +19,8 @@ public sealed class KafkaRecordLookup(KafkaStreamOptions options)
     {
         var config = KafkaClientConfigs.Consumer(options);
         config.EnableAutoCommit = false;
+        // One record is wanted: no read-ahead beyond the fetch that brings it.
+        config.QueuedMinMessages = 1;
         using var consumer = new ConsumerBuilder<byte[]?, byte[]?>(config).Build();
         consumer.Assign(new TopicPartitionOffset(topic, partition, offset));
         try
