@@ -26,6 +26,12 @@ public sealed class JoinBufferState
     public List<JoinEntry> Clicks { get; set; } = [];
 
     public long Watermark { get; set; } = long.MinValue;
+
+    /// <summary>
+    /// Set by the join working on this buffer (not stored): fills the table of URLs and each entry's place in it
+    /// (views, then clicks) from the join's index by URL; false when that index no longer matches the lists.
+    /// </summary>
+    internal Func<List<string>, List<int>, bool>? IndexUrls { get; set; }
 }
 
 /// <summary>
@@ -37,8 +43,7 @@ public sealed class JoinBufferState
 /// </summary>
 public sealed class IntervalJoin(long withinMs, long graceMs, JoinBufferState state)
 {
-    private readonly Side _views = new(state.Views);
-    private readonly Side _clicks = new(state.Clicks);
+    private readonly (Side Views, Side Clicks) _sides = Index(state);
     private long _oldest = Oldest(state);
 
     public JoinBufferState State => state;
@@ -58,13 +63,13 @@ public sealed class IntervalJoin(long withinMs, long graceMs, JoinBufferState st
             return new JoinAdded(Late: true, Duplicate: false, []);
         }
 
-        if (!_views.TryAdd(view))
+        if (!_sides.Views.TryAdd(view))
         {
             return new JoinAdded(Late: false, Duplicate: true, []);
         }
 
         List<JoinMatch>? matches = null;
-        foreach (var click in _clicks.WithUrl(view.Url))
+        foreach (var click in _sides.Clicks.WithUrl(view.Url))
         {
             if (view.TimeMs <= click.TimeMs && click.TimeMs <= view.TimeMs + withinMs)
             {
@@ -88,13 +93,13 @@ public sealed class IntervalJoin(long withinMs, long graceMs, JoinBufferState st
             return new JoinAdded(Late: true, Duplicate: false, []);
         }
 
-        if (!_clicks.TryAdd(click))
+        if (!_sides.Clicks.TryAdd(click))
         {
             return new JoinAdded(Late: false, Duplicate: true, []);
         }
 
         List<JoinMatch>? matches = null;
-        foreach (var view in _views.WithUrl(click.Url))
+        foreach (var view in _sides.Views.WithUrl(click.Url))
         {
             if (view.TimeMs <= click.TimeMs && click.TimeMs <= view.TimeMs + withinMs)
             {
@@ -140,7 +145,7 @@ public sealed class IntervalJoin(long withinMs, long graceMs, JoinBufferState st
 
         var unmatched = new List<JoinEntry>();
         var horizon = watermarkMs - withinMs - graceMs;
-        var oldestView = _views.RemoveOlderThan(horizon, v =>
+        var oldestView = _sides.Views.RemoveOlderThan(horizon, v =>
         {
             if (!state.Matched.Remove(v))
             {
@@ -148,8 +153,22 @@ public sealed class IntervalJoin(long withinMs, long graceMs, JoinBufferState st
             }
         });
         // A view that is not late may still match a click up to `within` before the watermark's horizon.
-        _oldest = Math.Min(oldestView, _clicks.RemoveOlderThan(horizon, removed: null));
+        _oldest = Math.Min(oldestView, _sides.Clicks.RemoveOlderThan(horizon, removed: null));
         return unmatched;
+    }
+
+    /// <summary>Indexes both sides by URL, and lets the buffer's writes read their URLs off that index.</summary>
+    private static (Side Views, Side Clicks) Index(JoinBufferState state)
+    {
+        var views = new Side(state.Views);
+        var clicks = new Side(state.Clicks);
+        state.IndexUrls = (table, indexes) =>
+        {
+            table.Clear();
+            indexes.Clear();
+            return views.TryIndexUrls(table, indexes, other: null) && clicks.TryIndexUrls(table, indexes, other: views);
+        };
+        return (views, clicks);
     }
 
     /// <summary>The earliest event time in the buffer (<see cref="long.MaxValue"/> when it is empty).</summary>
@@ -288,6 +307,52 @@ public sealed class IntervalJoin(long withinMs, long graceMs, JoinBufferState st
             return oldest;
         }
 
+        /// <summary>
+        /// Appends to <paramref name="indexes"/> each entry's place in <paramref name="table"/>, walking each URL's chain:
+        /// a URL is looked up at most once (in <paramref name="other"/>'s index, whose URLs are in the table already),
+        /// never once per entry. False when the chains do not cover every entry exactly once, each with its URL (the
+        /// list was changed without this side).
+        /// </summary>
+        public bool TryIndexUrls(List<string> table, List<int> indexes, Side? other)
+        {
+            if (_next.Count != _entries.Count)
+            {
+                return false;
+            }
+
+            var first = indexes.Count;
+            CollectionsMarshal.SetCount(indexes, first + _entries.Count);
+            var slots = CollectionsMarshal.AsSpan(indexes)[first..];
+            slots.Fill(-1);
+            var covered = 0;
+            foreach (var (url, chain) in _byUrl)
+            {
+                if (other is not null && other._byUrl.TryGetValue(url, out var same))
+                {
+                    chain.TableIndex = same.TableIndex;
+                }
+                else
+                {
+                    chain.TableIndex = table.Count;
+                    table.Add(url);
+                }
+
+                for (var at = chain.First; at >= 0; at = _next[at])
+                {
+                    // The same string, as a rule (the parser hands out one per URL): its text is compared only when not.
+                    if (slots[at] >= 0 || !(ReferenceEquals(_entries[at].Url, url) || string.Equals(_entries[at].Url, url, StringComparison.Ordinal)))
+                    {
+                        return false;
+                    }
+
+                    slots[at] = chain.TableIndex;
+                    covered++;
+                }
+            }
+
+            return covered == _entries.Count;
+        }
+
         /// <summary>Puts the entry at <paramref name="position"/> (the newest) at the end of its URL's chain, or starts the chain.</summary>
         private void Link(ref Chain? chain, int position)
         {
@@ -310,6 +375,9 @@ public sealed class IntervalJoin(long withinMs, long graceMs, JoinBufferState st
             public int First { get; set; }
 
             public int Last { get; set; }
+
+            /// <summary>The URL's place in the table of the buffer's last write.</summary>
+            public int TableIndex { get; set; }
         }
 
         /// <summary>Walks one URL's chain.</summary>

@@ -41,15 +41,35 @@ public static class JoinBufferFormat
     {
         ArgumentNullException.ThrowIfNull(state);
 
-        // Each URL's index is its place in the table, which is written in order; each entry's index is looked up once.
-        var urls = t_urls ??= new Dictionary<string, int>(StringComparer.Ordinal);
+        // Each URL's index is its place in the table, which is written in order: read off the join's index by URL when a
+        // join works on this buffer, else looked up once per entry.
         var indexes = t_indexes ??= [];
-        urls.Clear();
-        indexes.Clear();
+        var urls = t_urls ??= new Dictionary<string, int>(StringComparer.Ordinal);
         var table = new List<string>();
-        var bound = 1 + sizeof(long) + MaxVarIntBytes;
-        IndexUrls(state.Views);
-        IndexUrls(state.Clicks);
+        if (state.IndexUrls?.Invoke(table, indexes) != true)
+        {
+            urls.Clear();
+            indexes.Clear();
+            table.Clear();
+            IndexUrls(state.Views);
+            IndexUrls(state.Clicks);
+        }
+
+        var bound = 1 + sizeof(long) + (3 * MaxVarIntBytes) + ((MaxVarIntBytes + MaxVarIntBytes + 1) * indexes.Count);
+        foreach (var url in table)
+        {
+            bound += MaxStringBytes(url);
+        }
+
+        foreach (var entry in state.Views)
+        {
+            bound += entry.EventId is { } id ? MaxStringBytes(id) : 0;
+        }
+
+        foreach (var entry in state.Clicks)
+        {
+            bound += entry.EventId is { } id ? MaxStringBytes(id) : 0;
+        }
 
         // Few views have joined: most are told apart from those by their time alone, without hashing the whole entry.
         var matchedTimes = t_matchedTimes ??= [];
@@ -81,7 +101,6 @@ public static class JoinBufferFormat
 
         void IndexUrls(List<JoinEntry> entries)
         {
-            bound += MaxVarIntBytes;
             foreach (var entry in entries)
             {
                 ref var index = ref CollectionsMarshal.GetValueRefOrAddDefault(urls, entry.Url, out var known);
@@ -89,11 +108,9 @@ public static class JoinBufferFormat
                 {
                     index = table.Count;
                     table.Add(entry.Url);
-                    bound += MaxStringBytes(entry.Url);
                 }
 
                 indexes.Add(index);
-                bound += MaxVarIntBytes + MaxVarIntBytes + 1 + (entry.EventId is { } id ? MaxStringBytes(id) : 0);
             }
         }
     }

@@ -56,6 +56,39 @@ public sealed class JoinBufferFormatTests
         AssertSame(Buffer(), JoinBufferFormat.Read(JoinBufferFormat.Write(Buffer())));
     }
 
+    [Fact]
+    public void a_buffer_a_join_works_on_is_written_from_its_index_and_reads_back_as_written_until_its_lists_change_behind_its_back()
+    {
+        var state = new JoinBufferState();
+        var join = new IntervalJoin(5_000, 10_000, state);
+        for (var i = 0; i < 300; i++)
+        {
+            join.AddView(new($"/page/{i % 37}", 1_000_000 + (i * 100), i % 3 == 0 ? $"v-{i}" : null));
+            if (i % 4 == 0)
+            {
+                join.AddClick(new($"/page/{(i * 7) % 41}", 1_000_000 + (i * 100) + 50));
+            }
+        }
+
+        join.AddView(new("/page/1", 1_000_100)); // a duplicate: not added
+        join.Advance(1_000_000 + 20_000);        // the oldest leave; the index is relinked
+        Assert.NotNull(state.IndexUrls);
+        AssertSame(state, JoinBufferFormat.Read(JoinBufferFormat.Write(state)));
+
+        // Changed without the join, the lists no longer match its index: written by looking each URL up.
+        state.Views.Add(new("/elsewhere", 2_000_000));
+        AssertSame(state, JoinBufferFormat.Read(JoinBufferFormat.Write(state)));
+        for (var i = 0; i < 2; i++)
+        {
+            state.Matched.Remove(state.Views[0]);
+            state.Views.RemoveAt(0);
+        }
+
+        state.Views.Add(new("/again", 2_000_001));
+        state.Views.Add(new("/again", 2_000_002));
+        AssertSame(state, JoinBufferFormat.Read(JoinBufferFormat.Write(state)));
+    }
+
     /// <summary>The buffer above as the first writer of format 1 wrote it (with <see cref="BinaryWriter"/>): states stored then.</summary>
     private const string StoredFormat1 =
         "010068E5CF8B01000004022F61022F62032FC3BC022F63040090EEABFEF9620101BF3E0306766965772D3700CE8C010002A7BCACFEF962000200E0FDABFEF9620207636C69636B2D3103DF5D00";
