@@ -207,7 +207,12 @@ public sealed class IntervalJoin(long withinMs, long graceMs, JoinBufferState st
             _entries = entries;
             for (var position = 0; position < _entries.Count; position++)
             {
-                Link(ref CollectionsMarshal.GetValueRefOrAddDefault(_byUrl, _entries[position].Url, out _), position);
+                var entry = _entries[position];
+                var url = Link(ref CollectionsMarshal.GetValueRefOrAddDefault(_byUrl, entry.Url, out _), entry.Url, position);
+                if (!ReferenceEquals(url, entry.Url))
+                {
+                    _entries[position] = entry with { Url = url };
+                }
             }
         }
 
@@ -227,8 +232,8 @@ public sealed class IntervalJoin(long withinMs, long graceMs, JoinBufferState st
                 }
             }
 
-            Link(ref chain, _entries.Count);
-            _entries.Add(entry);
+            var url = Link(ref chain, entry.Url, _entries.Count);
+            _entries.Add(ReferenceEquals(url, entry.Url) ? entry : entry with { Url = url });
             return true;
         }
 
@@ -339,7 +344,7 @@ public sealed class IntervalJoin(long withinMs, long graceMs, JoinBufferState st
 
                 for (var at = chain.First; at >= 0; at = _next[at])
                 {
-                    // The same string, as a rule (the parser hands out one per URL): its text is compared only when not.
+                    // The chain's own string, as every entry of it holds; the text is compared only for a list changed without this side.
                     if (slots[at] >= 0 || !(ReferenceEquals(_entries[at].Url, url) || string.Equals(_entries[at].Url, url, StringComparison.Ordinal)))
                     {
                         return false;
@@ -353,12 +358,16 @@ public sealed class IntervalJoin(long withinMs, long graceMs, JoinBufferState st
             return covered == _entries.Count;
         }
 
-        /// <summary>Puts the entry at <paramref name="position"/> (the newest) at the end of its URL's chain, or starts the chain.</summary>
-        private void Link(ref Chain? chain, int position)
+        /// <summary>
+        /// Puts the entry at <paramref name="position"/> (the newest) at the end of its URL's chain, or starts the chain;
+        /// returns the chain's string of the URL, which every entry of the chain is to hold (one string per URL: walking a
+        /// chain compares references, not text).
+        /// </summary>
+        private string Link(ref Chain? chain, string url, int position)
         {
             if (chain is null)
             {
-                chain = new Chain { First = position, Last = position };
+                chain = new Chain { Url = url, First = position, Last = position };
             }
             else
             {
@@ -367,11 +376,14 @@ public sealed class IntervalJoin(long withinMs, long graceMs, JoinBufferState st
             }
 
             _next.Add(-1);
+            return chain.Url;
         }
 
         /// <summary>The positions of a URL's first and last entries; a class, so that expiry relinks it in place.</summary>
         private sealed class Chain
         {
+            public required string Url { get; init; }
+
             public int First { get; set; }
 
             public int Last { get; set; }
