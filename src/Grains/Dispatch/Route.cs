@@ -182,18 +182,33 @@ internal sealed partial class Route<T>(
         var failures = new List<(long, string)>();
         var late = new List<long>();
         var pending = items;
-        await UntilThroughAsync(key, calls.Retry, () => pending.Length == 0 ? Task.CompletedTask : calls.RunAsync(name, () => SendOnceAsync(source, key, pending, late, calls.Retry)), _ => true, ex =>
+        var attempt = 0;
+        while (pending.Length > 0)
         {
-            // Everything before the failing record was applied, by an activation this route may not know yet (then
-            // the next commit finds it out and resends them). Skip the failing one and go on with the rest.
-            if (pending[0].Offset < ex.Offset)
+            try
             {
-                Took(TargetOf(key), [.. pending.Where(p => p.Offset < ex.Offset)]);
+                await calls.RunAsync(name, () => SendOnceAsync(source, key, pending, late, calls.Retry));
+                break;
             }
+            catch (RecordProcessingException ex)
+            {
+                if (await BackedOffAsync(calls.Retry, key, ex, attempt++))
+                {
+                    continue;
+                }
 
-            failures.Add((ex.Offset, ex.Error));
-            pending = [.. pending.Where(p => p.Offset > ex.Offset)];
-        });
+                // Everything before the failing record was applied, by an activation this route may not know yet (then
+                // the next commit finds it out and resends them). Skip the failing one and go on with the rest.
+                if (pending[0].Offset < ex.Offset)
+                {
+                    Took(TargetOf(key), [.. pending.Where(p => p.Offset < ex.Offset)]);
+                }
+
+                failures.Add((ex.Offset, ex.Error));
+                pending = [.. pending.Where(p => p.Offset > ex.Offset)];
+                attempt = 0;
+            }
+        }
 
         return new RouteResult(failures, late);
     }
@@ -223,47 +238,44 @@ internal sealed partial class Route<T>(
     /// </summary>
     private async Task<SinkReceipt> ResendAsync(string source, string key, Guid activation, Positioned<T>[] items, RetryPolicy retry)
     {
-        SinkReceipt receipt = default;
-        await UntilThroughAsync(key, retry, async () => receipt = await apply(resolve(key), source, activation, Resend(key, items)),
-            ex => items.Length == 0 || ex.Offset < items[0].Offset,
-            ex =>
+        for (var attempt = 0; ;)
+        {
+            try
             {
+                return await apply(resolve(key), source, activation, Resend(key, items));
+            }
+            catch (RecordProcessingException ex) when (items.Length == 0 || ex.Offset < items[0].Offset)
+            {
+                if (await BackedOffAsync(retry, key, ex, attempt++))
+                {
+                    continue;
+                }
+
                 // A commit and a batch may both have resent it: noted once, by whichever left it out first.
                 if (_sent.RemoveAll(s => s.Offset == ex.Offset) > 0)
                 {
                     _failedResends.Add((ex.Offset, ex.Error));
                 }
-            });
-        return receipt;
-    }
 
-    /// <summary>
-    /// Runs <paramref name="call"/> until it goes through. A record whose processing fails, when <paramref name="owns"/>
-    /// it, is retried after a backoff (<c>Processing:MaxRetries</c> times), then handed to <paramref name="skip"/>, which
-    /// takes it out of what the call sends; the call then runs again.
-    /// </summary>
-    private async Task UntilThroughAsync(string key, RetryPolicy retry, Func<Task> call, Func<RecordProcessingException, bool> owns, Action<RecordProcessingException> skip)
-    {
-        for (var attempt = 0; ;)
-        {
-            try
-            {
-                await call();
-                return;
-            }
-            catch (RecordProcessingException ex) when (owns(ex))
-            {
-                if (attempt < retry.MaxRetries)
-                {
-                    LogRetry(retry.Logger, name, key, ex.Offset, attempt + 1, ex.Error);
-                    await Task.Delay(retry.Delay(attempt++));
-                    continue;
-                }
-
-                skip(ex);
                 attempt = 0;
             }
         }
+    }
+
+    /// <summary>
+    /// After a record's processing failed on its <paramref name="attempt"/>th retry (0 for the first try): waits out
+    /// the backoff and returns true while retries are left (<c>Processing:MaxRetries</c>), else false at once.
+    /// </summary>
+    private async Task<bool> BackedOffAsync(RetryPolicy retry, string key, RecordProcessingException ex, int attempt)
+    {
+        if (attempt >= retry.MaxRetries)
+        {
+            return false;
+        }
+
+        LogRetry(retry.Logger, name, key, ex.Offset, attempt + 1, ex.Error);
+        await Task.Delay(retry.Delay(attempt));
+        return true;
     }
 
     /// <summary>Notes which activation answered for the target, and what it has persisted.</summary>
