@@ -54,9 +54,9 @@ if (args is ["table-reads", ..])
     return await TableReadsRun.RunAsync(BenchOptions.Parse(args[1..]).OutputFolder);
 }
 
-if (args is ["join-buffer", ..])
+if (args is ["state-writes", ..])
 {
-    return JoinBufferRun.Run(BenchOptions.Parse(args[1..]).OutputFolder);
+    return StateWritesRun.Run(BenchOptions.Parse(args[1..]).OutputFolder);
 }
 
 if (args is ["render", var saved])

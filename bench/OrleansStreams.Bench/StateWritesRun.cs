@@ -3,18 +3,21 @@ using System.Globalization;
 using System.Text;
 using Microsoft.Extensions.DependencyInjection;
 using Orleans.Serialization;
+using OrleansStreams.Grains;
 using OrleansStreams.Grains.Core;
 
 namespace OrleansStreams.Bench;
 
 /// <summary>
-/// What a user's join buffer costs each time its state is written, in the packed format the grains store
-/// (<see cref="JoinBufferFormat"/>), against the baseline it replaced: the same entries as objects, written by the
-/// Orleans serializer. Under steady traffic every user's state is written once per commit interval, buffer and all.
+/// What a grain's state costs each time it is written, in its two parts that grow with the traffic a grain receives:
+/// a user's join buffer, in the packed format the grains store (<see cref="JoinBufferFormat"/>), against the baseline
+/// it replaced (the same entries as objects, written by the Orleans serializer); and the event ids a grain keeps to
+/// count an event produced twice once (<c>Processing:EventIdDedupHorizon</c>). Under steady traffic every grain's
+/// state is written whole once per commit interval.
 /// </summary>
-public static class JoinBufferRun
+public static class StateWritesRun
 {
-    public const string MarkdownFile = "join-buffer.md";
+    public const string MarkdownFile = "state-writes.md";
 
     private const int Urls = 1_000;
     private static readonly TimeSpan PassTime = TimeSpan.FromMilliseconds(500);
@@ -23,9 +26,10 @@ public static class JoinBufferRun
     {
         var serializer = new ServiceCollection().AddSerializer().BuildServiceProvider().GetRequiredService<Serializer>();
         var md = new StringBuilder();
-        md.AppendLine("# Writing a user's join buffer").AppendLine();
-        md.AppendLine(CultureInfo.InvariantCulture, $"Measured {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC with `dotnet run -c Release --project bench/OrleansStreams.Bench -- join-buffer`.").AppendLine();
+        md.AppendLine("# Writing grain state").AppendLine();
+        md.AppendLine(CultureInfo.InvariantCulture, $"Measured {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC with `dotnet run -c Release --project bench/OrleansStreams.Bench -- state-writes`.").AppendLine();
         md.AppendLine(Machine.Describe()).AppendLine();
+        md.AppendLine("## A user's join buffer").AppendLine();
         md.AppendLine(CultureInfo.InvariantCulture, $"A buffer holds views over {Urls:N0} URLs (as the bench's datasets), clicks for a tenth of them (each joining the view before it), filled through the join as a user grain fills it; a user's buffer keeps what arrived within the join window and its grace (15 s by default), so 1,500 entries is a user receiving 100 views a second. Each figure is the best of three passes of {PassTime.TotalMilliseconds:N0} ms, after a pass that is not timed. A buffer a join works on is written with the URL of each entry read off the join's index; *without the join's index* is the same buffer written by looking each entry's URL up, as a buffer no join works on is. The baseline writes the same entries as objects with the Orleans serializer, as grain states held them before the packed format.").AppendLine();
         md.AppendLine("| entries | event ids | packed: write ns/entry | without the join's index | read ns/entry | bytes/entry | baseline, objects: write ns/entry | bytes/entry |");
         md.AppendLine("|---:|---|---:|---:|---:|---:|---:|---:|");
@@ -42,6 +46,25 @@ public static class JoinBufferRun
             var baseline = NanosecondsPer(entries, () => serializer.SerializeToArray((buffer.Views, buffer.Clicks)));
             md.AppendLine(CultureInfo.InvariantCulture, $"| {entries:N0} | {(eventIds ? "yes (36 characters)" : "no")} | {write:N1} | {lookedUp:N1} | {read:N1} | {(double)packed.Length / entries:N1} | {baseline:N1} | {(double)objects.Length / entries:N1} |");
             Console.WriteLine($"{entries:N0} entries{(eventIds ? " with event ids" : string.Empty)}: packed write {write:N1} ns/entry ({lookedUp:N1} without the join's index), read {read:N1}, {(double)packed.Length / entries:N1} bytes/entry; baseline write {baseline:N1} ns/entry, {(double)objects.Length / entries:N1} bytes/entry");
+        }
+
+        md.AppendLine().AppendLine("## Event ids kept to count an event produced twice once").AppendLine();
+        md.AppendLine("A grain receiving events that carry an `event_id` keeps each id, with its event time, for `Processing:EventIdDedupHorizon` of event time (10 minutes by default), in its state, which is written whole: ids of the form the bench's producers would send (`v:` and a UUID), a user's state holding nothing else, written by the Orleans serializer as the grain storage writes it. Each figure is the best of three passes after one that is not timed.").AppendLine();
+        md.AppendLine("| events per second per grain | horizon | ids kept | ms per state write | bytes |");
+        md.AppendLine("|---:|---:|---:|---:|---:|");
+        foreach (var (perSecond, horizon) in new[] { (10, TimeSpan.FromMinutes(10)), (100, TimeSpan.FromMinutes(1)), (100, TimeSpan.FromMinutes(10)) })
+        {
+            var ids = (int)(perSecond * horizon.TotalSeconds);
+            var state = new UserState();
+            for (var i = 0; i < ids; i++)
+            {
+                state.RecentEventIds["v:" + Guid.NewGuid()] = 1_700_000_000_000 + (i * 1_000L / perSecond);
+            }
+
+            var bytes = serializer.SerializeToArray(state).Length;
+            var ms = NanosecondsPer(1, () => serializer.SerializeToArray(state)) / 1e6;
+            md.AppendLine(CultureInfo.InvariantCulture, $"| {perSecond:N0} | {horizon.TotalMinutes:N0} min | {ids:N0} | {ms:N2} | {bytes:N0} |");
+            Console.WriteLine($"{perSecond} events/s per grain, horizon {horizon.TotalMinutes} min: {ids:N0} ids kept, {ms:N2} ms and {bytes:N0} bytes per state write");
         }
 
         Directory.CreateDirectory(outputFolder);
