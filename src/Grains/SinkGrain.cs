@@ -15,9 +15,28 @@ public class SinkState
     [Id(0)]
     public Dictionary<string, long> HighWaterMarks { get; set; } = [];
 
-    /// <summary>Event ids applied recently, with their event time (epoch ms): a second record with one of them is the same event.</summary>
-    [Id(1)]
+    /// <summary>
+    /// Event ids applied recently, with their event time (epoch ms): a second record with one of them is the same event.
+    /// Stored packed (<see cref="PackedRecentEventIds"/>).
+    /// </summary>
+    [field: NonSerialized]
     public Dictionary<string, long> RecentEventIds { get; set; } = [];
+
+    /// <summary>How earlier versions stored <see cref="RecentEventIds"/>: still read, never written.</summary>
+    [Id(1)]
+    public Dictionary<string, long>? StoredRecentEventIds
+    {
+        get => null;
+        set => RecentEventIds = value ?? RecentEventIds;
+    }
+
+    /// <summary><see cref="RecentEventIds"/> as stored: written packed (<see cref="EventIdFormat"/>), none when empty.</summary>
+    [Id(2)]
+    public byte[]? PackedRecentEventIds
+    {
+        get => RecentEventIds.Count == 0 ? null : EventIdFormat.Write(RecentEventIds);
+        set => RecentEventIds = value is null ? RecentEventIds : EventIdFormat.Read(value);
+    }
 }
 
 /// <summary>

@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Runtime.InteropServices;
 using System.Text;
+using static OrleansStreams.Grains.Core.Packing;
 
 namespace OrleansStreams.Grains.Core;
 
@@ -15,12 +16,6 @@ public static class JoinBufferFormat
     private const byte Matched = 1;
     private const byte HasEventId = 2;
 
-    /// <summary>Most bytes a 64-bit number takes seven bits at a time.</summary>
-    private const int MaxVarIntBytes = 10;
-
-    /// <summary>Most bytes a thread keeps for its next write; a larger buffer is written in bytes of its own.</summary>
-    private const int MaxKeptBytes = 1024 * 1024;
-
     /// <summary>Each URL's place in the table of the buffer being written, kept for the thread's next write.</summary>
     [ThreadStatic]
     private static Dictionary<string, int>? t_urls;
@@ -32,10 +27,6 @@ public static class JoinBufferFormat
     /// <summary>The times of the joined views of the buffer being written, kept likewise.</summary>
     [ThreadStatic]
     private static HashSet<long>? t_matchedTimes;
-
-    /// <summary>The bytes of the buffer being written, kept likewise (up to <see cref="MaxKeptBytes"/>): only the result is allocated per write.</summary>
-    [ThreadStatic]
-    private static byte[]? t_bytes;
 
     public static byte[] Write(JoinBufferState state)
     {
@@ -79,12 +70,7 @@ public static class JoinBufferFormat
             matchedTimes.Add(view.TimeMs);
         }
 
-        var bytes = t_bytes is { } kept && kept.Length >= bound ? kept : new byte[bound];
-        if (bytes.Length <= MaxKeptBytes)
-        {
-            t_bytes = bytes;
-        }
-
+        var bytes = Rent(bound);
         var at = 0;
         bytes[at++] = Version;
         BinaryPrimitives.WriteInt64LittleEndian(bytes.AsSpan(at), state.Watermark);
@@ -97,7 +83,7 @@ public static class JoinBufferFormat
 
         WriteEntries(bytes, ref at, state.Views, indexes, 0, state.Matched, matchedTimes);
         WriteEntries(bytes, ref at, state.Clicks, indexes, state.Views.Count, matched: null, matchedTimes);
-        return bytes.AsSpan(0, at).ToArray();
+        return Finish(bytes, at);
 
         void IndexUrls(List<JoinEntry> entries)
         {
@@ -156,29 +142,6 @@ public static class JoinBufferFormat
         }
     }
 
-    /// <summary>Most bytes a string takes as <see cref="BinaryWriter"/> writes it: its UTF-8 length, then its UTF-8.</summary>
-    private static int MaxStringBytes(string value) => MaxVarIntBytes + Encoding.UTF8.GetMaxByteCount(value.Length);
-
-    /// <summary>A string as <see cref="BinaryWriter"/> writes it, which <see cref="BinaryReader"/> reads back.</summary>
-    private static void WriteString(byte[] bytes, ref int at, string value)
-    {
-        var length = Encoding.UTF8.GetByteCount(value);
-        WriteVarInt(bytes, ref at, (ulong)length);
-        at += Encoding.UTF8.GetBytes(value, bytes.AsSpan(at));
-    }
-
-    /// <summary>Seven bits per byte, low first, the high bit telling another byte follows (as <see cref="BinaryWriter.Write7BitEncodedInt64"/>).</summary>
-    private static void WriteVarInt(byte[] bytes, ref int at, ulong value)
-    {
-        while (value >= 0x80)
-        {
-            bytes[at++] = (byte)(value | 0x80);
-            value >>= 7;
-        }
-
-        bytes[at++] = (byte)value;
-    }
-
     private static List<JoinEntry> ReadEntries(BinaryReader reader, string[] urls, HashSet<JoinEntry>? matched)
     {
         var count = reader.Read7BitEncodedInt();
@@ -199,9 +162,4 @@ public static class JoinBufferFormat
 
         return entries;
     }
-
-    /// <summary>Small differences of either sign as small numbers: 0, -1, 1, -2, 2... as 0, 1, 2, 3, 4...</summary>
-    private static long ZigZag(long value) => (value << 1) ^ (value >> 63);
-
-    private static long UnZigZag(long value) => (long)((ulong)value >> 1) ^ -(value & 1);
 }

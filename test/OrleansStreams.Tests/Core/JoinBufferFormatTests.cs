@@ -41,7 +41,7 @@ public sealed class JoinBufferFormatTests
     }
 
     [Fact]
-    public void a_buffer_larger_than_a_thread_keeps_reads_back_as_written_and_so_does_a_small_one_after_it()
+    public void a_buffer_of_over_a_megabyte_reads_back_as_written_and_so_does_a_small_one_after_it()
     {
         var large = new JoinBufferState { Watermark = 5 };
         for (var i = 0; i < 20_000; i++)
