@@ -1,4 +1,3 @@
-using System.Buffers.Binary;
 using System.Text;
 using static OrleansStreams.Grains.Core.Packing;
 
@@ -36,6 +35,7 @@ public static class EventIdFormat
         {
             WriteVarInt(bytes, ref at, (ulong)ZigZag(timeMs - previous));
             previous = timeMs;
+
             // A UUID as Guid.ToString() writes it (hyphens between groups, the hex digits in lower case) is stored as its
             // bytes, to be written back the same.
             var prefix = id.AsSpan(0, Math.Max(0, id.Length - UuidChars));
@@ -76,13 +76,16 @@ public static class EventIdFormat
             previous += UnZigZag((long)ReadVarInt(bytes, ref at));
             var kind = bytes[at++];
             var length = (int)ReadVarInt(bytes, ref at);
+            var textStart = at;
             var text = bytes.Slice(at, length);
             at += length;
             if (kind == Uuid)
             {
                 var uuid = new Guid(bytes.Slice(at, UuidBytes));
                 at += UuidBytes;
-                var id = string.Create(Encoding.UTF8.GetCharCount(text) + UuidChars, (Data: data, Start: at - UuidBytes - length, Length: length, Uuid: uuid), static (chars, s) =>
+
+                // The prefix and the UUID written into the one string allocated for the id.
+                var id = string.Create(Encoding.UTF8.GetCharCount(text) + UuidChars, (Data: data, Start: textStart, Length: length, Uuid: uuid), static (chars, s) =>
                 {
                     var prefix = Encoding.UTF8.GetChars(s.Data.AsSpan(s.Start, s.Length), chars);
                     s.Uuid.TryFormat(chars[prefix..], out _, "D");
