@@ -62,11 +62,7 @@ public static class EventIdFormat
         ArgumentNullException.ThrowIfNull(data);
         var bytes = data.AsSpan();
         var at = 0;
-        var version = bytes[at++];
-        if (version != Version)
-        {
-            throw new InvalidDataException($"Event ids of format version {version}; this version reads {Version}.");
-        }
+        ReadVersion(bytes, ref at, Version, "Event ids");
 
         var count = (int)ReadVarInt(bytes, ref at);
         var ids = new Dictionary<string, long>(count, StringComparer.Ordinal);
@@ -75,27 +71,25 @@ public static class EventIdFormat
         {
             previous += UnZigZag((long)ReadVarInt(bytes, ref at));
             var kind = bytes[at++];
-            var length = (int)ReadVarInt(bytes, ref at);
-            var textStart = at;
-            var text = bytes.Slice(at, length);
-            at += length;
-            if (kind == Uuid)
+            if (kind != Uuid)
             {
-                var uuid = new Guid(bytes.Slice(at, UuidBytes));
-                at += UuidBytes;
+                ids[ReadString(bytes, ref at)] = previous;
+                continue;
+            }
 
-                // The prefix and the UUID written into the one string allocated for the id.
-                var id = string.Create(Encoding.UTF8.GetCharCount(text) + UuidChars, (Data: data, Start: textStart, Length: length, Uuid: uuid), static (chars, s) =>
-                {
-                    var prefix = Encoding.UTF8.GetChars(s.Data.AsSpan(s.Start, s.Length), chars);
-                    s.Uuid.TryFormat(chars[prefix..], out _, "D");
-                });
-                ids[id] = previous;
-            }
-            else
+            var length = (int)ReadVarInt(bytes, ref at);
+            var prefixStart = at;
+            at += length;
+            var uuid = new Guid(bytes.Slice(at, UuidBytes));
+            at += UuidBytes;
+
+            // The prefix and the UUID written into the one string allocated for the id.
+            var id = string.Create(Encoding.UTF8.GetCharCount(bytes.Slice(prefixStart, length)) + UuidChars, (Data: data, Start: prefixStart, Length: length, Uuid: uuid), static (chars, s) =>
             {
-                ids[Encoding.UTF8.GetString(text)] = previous;
-            }
+                var prefix = Encoding.UTF8.GetChars(s.Data.AsSpan(s.Start, s.Length), chars);
+                s.Uuid.TryFormat(chars[prefix..], out _, "D");
+            });
+            ids[id] = previous;
         }
 
         return ids;

@@ -1,6 +1,5 @@
 using System.Buffers.Binary;
 using System.Runtime.InteropServices;
-using System.Text;
 using static OrleansStreams.Grains.Core.Packing;
 
 namespace OrleansStreams.Grains.Core;
@@ -46,20 +45,11 @@ public static class JoinBufferFormat
             IndexUrls(state.Clicks);
         }
 
-        var bound = 1 + sizeof(long) + (3 * MaxVarIntBytes) + ((MaxVarIntBytes + MaxVarIntBytes + 1) * indexes.Count);
+        var bound = 1 + sizeof(long) + (3 * MaxVarIntBytes) + ((MaxVarIntBytes + MaxVarIntBytes + 1) * indexes.Count)
+            + EventIdBytes(state.Views) + EventIdBytes(state.Clicks);
         foreach (var url in table)
         {
             bound += MaxStringBytes(url);
-        }
-
-        foreach (var entry in state.Views)
-        {
-            bound += entry.EventId is { } id ? MaxStringBytes(id) : 0;
-        }
-
-        foreach (var entry in state.Clicks)
-        {
-            bound += entry.EventId is { } id ? MaxStringBytes(id) : 0;
         }
 
         // Few views have joined: most are told apart from those by their time alone, without hashing the whole entry.
@@ -85,6 +75,17 @@ public static class JoinBufferFormat
         WriteEntries(bytes, ref at, state.Clicks, indexes, state.Views.Count, matched: null, matchedTimes);
         return Finish(bytes, at);
 
+        static int EventIdBytes(List<JoinEntry> entries)
+        {
+            var bytes = 0;
+            foreach (var entry in entries)
+            {
+                bytes += entry.EventId is { } id ? MaxStringBytes(id) : 0;
+            }
+
+            return bytes;
+        }
+
         void IndexUrls(List<JoinEntry> entries)
         {
             foreach (var entry in entries)
@@ -104,22 +105,19 @@ public static class JoinBufferFormat
     public static JoinBufferState Read(byte[] data)
     {
         ArgumentNullException.ThrowIfNull(data);
-        using var reader = new BinaryReader(new MemoryStream(data, writable: false), Encoding.UTF8);
-        var version = reader.ReadByte();
-        if (version != Version)
-        {
-            throw new InvalidDataException($"Join buffer of format version {version}; this version reads {Version}.");
-        }
-
-        var state = new JoinBufferState { Watermark = reader.ReadInt64() };
-        var urls = new string[reader.Read7BitEncodedInt()];
+        var bytes = data.AsSpan();
+        var at = 0;
+        ReadVersion(bytes, ref at, Version, "Join buffer");
+        var state = new JoinBufferState { Watermark = BinaryPrimitives.ReadInt64LittleEndian(bytes[at..]) };
+        at += sizeof(long);
+        var urls = new string[ReadVarInt(bytes, ref at)];
         for (var i = 0; i < urls.Length; i++)
         {
-            urls[i] = reader.ReadString();
+            urls[i] = ReadString(bytes, ref at);
         }
 
-        state.Views = ReadEntries(reader, urls, state.Matched);
-        state.Clicks = ReadEntries(reader, urls, matched: null);
+        state.Views = ReadEntries(bytes, ref at, urls, state.Matched);
+        state.Clicks = ReadEntries(bytes, ref at, urls, matched: null);
         return state;
     }
 
@@ -142,17 +140,17 @@ public static class JoinBufferFormat
         }
     }
 
-    private static List<JoinEntry> ReadEntries(BinaryReader reader, string[] urls, HashSet<JoinEntry>? matched)
+    private static List<JoinEntry> ReadEntries(ReadOnlySpan<byte> bytes, ref int at, string[] urls, HashSet<JoinEntry>? matched)
     {
-        var count = reader.Read7BitEncodedInt();
+        var count = (int)ReadVarInt(bytes, ref at);
         var entries = new List<JoinEntry>(count);
         var previous = 0L;
         for (var i = 0; i < count; i++)
         {
-            var url = urls[reader.Read7BitEncodedInt()];
-            previous += UnZigZag(reader.Read7BitEncodedInt64());
-            var flags = reader.ReadByte();
-            var entry = new JoinEntry(url, previous, (flags & HasEventId) != 0 ? reader.ReadString() : null);
+            var url = urls[ReadVarInt(bytes, ref at)];
+            previous += UnZigZag((long)ReadVarInt(bytes, ref at));
+            var flags = bytes[at++];
+            var entry = new JoinEntry(url, previous, (flags & HasEventId) != 0 ? ReadString(bytes, ref at) : null);
             entries.Add(entry);
             if ((flags & Matched) != 0)
             {

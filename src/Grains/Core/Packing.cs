@@ -4,8 +4,9 @@ using System.Text;
 namespace OrleansStreams.Grains.Core;
 
 /// <summary>
-/// Writing the packed formats of grain state into a byte array sized beforehand, in the encodings
-/// <see cref="BinaryReader"/> reads back: numbers seven bits per byte, strings as their UTF-8 length then their UTF-8.
+/// Writing and reading the packed formats of grain state: a version byte first, then numbers seven bits per byte and
+/// strings as their UTF-8 length then their UTF-8 (the encodings of <see cref="BinaryWriter"/>), written into a byte
+/// array sized beforehand.
 /// </summary>
 internal static class Packing
 {
@@ -44,6 +45,25 @@ internal static class Packing
         }
 
         bytes[at++] = (byte)value;
+    }
+
+    /// <summary>Reads the version byte at the start of <paramref name="bytes"/>; a format this version cannot read is refused, naming it.</summary>
+    public static void ReadVersion(ReadOnlySpan<byte> bytes, ref int at, byte version, string format)
+    {
+        var found = bytes[at++];
+        if (found != version)
+        {
+            throw new InvalidDataException($"{format} of format version {found}; this version reads {version}.");
+        }
+    }
+
+    /// <summary>A string <see cref="WriteString"/> wrote at <paramref name="at"/>, which it moves past.</summary>
+    public static string ReadString(ReadOnlySpan<byte> bytes, ref int at)
+    {
+        var length = (int)ReadVarInt(bytes, ref at);
+        var value = Encoding.UTF8.GetString(bytes.Slice(at, length));
+        at += length;
+        return value;
     }
 
     /// <summary>A number <see cref="WriteVarInt"/> wrote at <paramref name="at"/>, which it moves past.</summary>
