@@ -15,11 +15,12 @@ public interface IDeadLetterGrain : ISink
     Task<SinkReceipt> ApplyDeadLettersAsync(string source, Guid expectedActivation, [Immutable] Positioned<DeadLetter>[] deadLetters);
 
     /// <summary>
-    /// Adds a dead letter found out of its partition's offset order (a record that failed when sent again to a grain's
-    /// new activation), once however often it is added while it is among the recent ones, and persists before returning.
+    /// Adds dead letters found out of their partition's offset order (records that failed when sent again to a grain's
+    /// new activation), each once however often it is added while it is among the recent ones, and persists before
+    /// returning.
     /// </summary>
     [Alias("Add")]
-    Task AddAsync(DeadLetter deadLetter);
+    Task AddAsync([Immutable] DeadLetter[] deadLetters);
 
     /// <summary>Most recent first, optionally of one reason.</summary>
     [Alias("List")]

@@ -28,13 +28,16 @@ internal sealed class DeadLetterGrain(
     public Task<SinkReceipt> ApplyDeadLettersAsync(string source, Guid expectedActivation, Positioned<DeadLetter>[] deadLetters) =>
         ApplyAsync(source, expectedActivation, deadLetters, Add);
 
-    public async Task AddAsync(DeadLetter deadLetter)
+    public async Task AddAsync(DeadLetter[] deadLetters)
     {
-        ArgumentNullException.ThrowIfNull(deadLetter);
-        if (!State.Recent.Exists(d => string.Equals(d.Id, deadLetter.Id, StringComparison.Ordinal)))
+        ArgumentNullException.ThrowIfNull(deadLetters);
+        foreach (var deadLetter in deadLetters)
         {
-            Add(deadLetter);
-            MarkDirty();
+            if (!State.Recent.Exists(d => string.Equals(d.Id, deadLetter.Id, StringComparison.Ordinal)))
+            {
+                Add(deadLetter);
+                MarkDirty();
+            }
         }
 
         await PersistAsync();

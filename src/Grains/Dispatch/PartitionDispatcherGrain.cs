@@ -472,26 +472,31 @@ internal abstract partial class PartitionDispatcherGrain<TEvent>(
 
     /// <summary>
     /// Dead-letters the records that kept failing when they were sent again to a grain's new activation (the lost one
-    /// had applied them). Their deliveries are gone, so their original bytes are read again from Kafka; the dead-letter
-    /// grain takes them out of offset order. Until then they hold the durable offset.
+    /// had applied them), all of a commit's at once. Their deliveries are gone, so their original bytes are read again
+    /// from Kafka; the dead-letter grain takes them out of offset order. Until then they hold the durable offset.
     /// </summary>
     private async Task DeadLetterFailedResendsAsync()
     {
-        foreach (var route in _routes)
+        if (Array.TrueForAll(_routes, r => r.FailedResends.Count == 0))
         {
-            var failed = route.FailedResends.ToArray();
-            foreach (var (offset, error) in failed)
-            {
-                var record = await ServiceProvider.GetRequiredService<KafkaRecordLookup>().ReadAsync(Topic, _partition, offset)
-                    ?? new KafkaRecord(Topic, _partition, offset, null, null, 0);
-                var deadLetter = DeadLetterOf(record, FailureReason.ProcessingError,
-                    $"{error} (when sent again to a new activation of its grain{(record.Value is null ? "; Kafka no longer holds the record" : string.Empty)})", [route.Name]);
-                await AnnounceAsync([deadLetter]);
-                await GrainFactory.GetKeyed<IDeadLetterGrain>(DeadLetterShards.For(_partition)).AddAsync(deadLetter);
-                _rejected++;
-            }
+            return;
+        }
 
-            route.DeadLettered(failed.Length);
+        var failed = _routes.Select(route => (Route: route, Records: route.FailedResends.ToArray())).ToArray();
+        var records = await ServiceProvider.GetRequiredService<KafkaRecordLookup>()
+            .ReadAsync(Topic, _partition, [.. failed.SelectMany(f => f.Records.Select(r => r.Offset))]);
+        DeadLetter[] deadLetters = [.. failed.SelectMany(f => f.Records.Select(r =>
+        {
+            var record = records.GetValueOrDefault(r.Offset) ?? new KafkaRecord(Topic, _partition, r.Offset, null, null, 0);
+            return DeadLetterOf(record, FailureReason.ProcessingError,
+                $"{r.Error} (when sent again to a new activation of its grain{(record.Value is null ? "; Kafka no longer holds the record" : string.Empty)})", [f.Route.Name]);
+        }))];
+        await AnnounceAsync(deadLetters);
+        await GrainFactory.GetKeyed<IDeadLetterGrain>(DeadLetterShards.For(_partition)).AddAsync(deadLetters);
+        _rejected += deadLetters.Length;
+        foreach (var (route, dead) in failed)
+        {
+            route.DeadLettered(dead.Length);
         }
     }
 

@@ -176,9 +176,9 @@ public sealed class DeadLetterTests
         var later = new DeadLetter("processing_error", "failed", Topics.PageViews, 3, 40, [1], [2], 1_700_000_000, ["url"]);
         var earlier = later with { Offset = 12, Error = "failed when sent again" };
 
-        await shard.AddAsync(later);
-        await shard.AddAsync(earlier);
-        await shard.AddAsync(earlier);
+        await shard.AddAsync([later]);
+        await shard.AddAsync([earlier]);
+        await shard.AddAsync([earlier]);
 
         Assert.Equal(2, (await shard.GetStatsAsync()).ByReason["processing_error"]);
         Assert.Equal("failed when sent again", (await shard.GetAsync(earlier.Id))?.Error);

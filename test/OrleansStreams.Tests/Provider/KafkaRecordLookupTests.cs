@@ -21,7 +21,7 @@ public sealed class KafkaRecordLookupTests
             }
         }
 
-        var record = await new KafkaRecordLookup(options).ReadAsync(Topics.PageViews, 2, 1);
+        var record = (await new KafkaRecordLookup(options).ReadAsync(Topics.PageViews, 2, [1])).GetValueOrDefault(1);
 
         Assert.NotNull(record);
         Assert.Equal((Topics.PageViews, 2, 1L), (record.Topic, record.Partition, record.Offset));
