@@ -19,7 +19,7 @@ public sealed class RouteTests
         var a = new Sink();
         var b = new Sink();
         var route = RouteTo(new() { ["a"] = a, ["b"] = b });
-        var calls = new TargetCalls(NoWait, maxInFlight: 8);
+        var calls = Calls();
         await route.ApplyAsync(Source, [new(0, "a"), new(1, "a")], calls);
 
         // The next batch: "a" takes its records at once, "b" keeps the batch in flight.
@@ -45,7 +45,7 @@ public sealed class RouteTests
     {
         var a = new Sink { Failing = 2 };
         var route = RouteTo(new() { ["a"] = a });
-        var calls = new TargetCalls(NoWait, maxInFlight: 8);
+        var calls = Calls();
 
         // Every call of the batch ends in the failing record: no call of it is ever accepted.
         var result = await route.ApplyAsync(Source, [new(0, "a"), new(1, "a"), new(2, "a")], calls);
@@ -61,13 +61,9 @@ public sealed class RouteTests
     [Fact]
     public async Task a_record_that_fails_when_sent_again_to_a_new_activation_is_left_out_and_holds_the_durable_offset_until_dead_lettered()
     {
-        var a = new Sink { FailingAfterLoss = 1 };
-        var route = RouteTo(new() { ["a"] = a });
-        var calls = new TargetCalls(NoWait, maxInFlight: 8);
-        await route.ApplyAsync(Source, [new(0, "a"), new(1, "a"), new(2, "a")], calls);
+        var (a, route, calls) = await LostAfterTakingThreeAsync();
 
         // The next batch finds a new activation: what the lost one had taken goes first, and record 1 now fails.
-        a.Lose();
         var result = await route.ApplyAsync(Source, [new(3, "a")], calls);
         Assert.Empty(result.Failures);
         Assert.Equal([0, 2, 3], a.Offsets);
@@ -83,12 +79,7 @@ public sealed class RouteTests
     [Fact]
     public async Task a_record_that_fails_when_a_commit_sends_it_again_is_left_out_too()
     {
-        var a = new Sink { FailingAfterLoss = 1 };
-        var route = RouteTo(new() { ["a"] = a });
-        var calls = new TargetCalls(NoWait, maxInFlight: 8);
-        await route.ApplyAsync(Source, [new(0, "a"), new(1, "a"), new(2, "a")], calls);
-
-        a.Lose();
+        var (a, route, calls) = await LostAfterTakingThreeAsync();
         await route.FlushAsync(Source, calls, quiet: true);
         Assert.Equal([0, 2], a.Offsets);
         Assert.Equal(2, a.Persisted);
@@ -100,7 +91,7 @@ public sealed class RouteTests
     public async Task the_target_that_holds_the_durable_offset_is_named_until_it_persists()
     {
         var route = RouteTo(new() { ["a"] = new Sink(), ["b"] = new Sink() });
-        var calls = new TargetCalls(NoWait, maxInFlight: 8);
+        var calls = Calls();
         await route.ApplyAsync(Source, [new(0, "b"), new(1, "a"), new(2, "b")], calls);
 
         Assert.Equal(0, route.DurableBefore(3));
@@ -109,6 +100,19 @@ public sealed class RouteTests
         await route.FlushAsync(Source, calls, quiet: true);
         Assert.Equal(3, route.DurableBefore(3));
         Assert.Null(route.Holding(3));
+    }
+
+    private static TargetCalls Calls() => new(NoWait, maxInFlight: 8);
+
+    /// <summary>A route whose target "a" took records 0 to 2 and then lost its activation; record 1 fails on every later one.</summary>
+    private static async Task<(Sink A, Route<string> Route, TargetCalls Calls)> LostAfterTakingThreeAsync()
+    {
+        var a = new Sink { FailingAfterLoss = 1 };
+        var route = RouteTo(new() { ["a"] = a });
+        var calls = Calls();
+        await route.ApplyAsync(Source, [new(0, "a"), new(1, "a"), new(2, "a")], calls);
+        a.Lose();
+        return (a, route, calls);
     }
 
     private static Route<string> RouteTo(Dictionary<string, Sink> sinks) =>
