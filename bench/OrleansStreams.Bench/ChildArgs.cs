@@ -32,10 +32,16 @@ public sealed record ChildArgs(string Run, string BootstrapServers, string ColdB
 }
 
 /// <summary>The bench's command line.</summary>
-public sealed record BenchOptions(int Views, int HighCardinalityViews, TimeSpan LiveDuration, string OutputFolder, string[] Only, string[] Datasets, bool Profile = false, int Runs = BenchOptions.DefaultRuns, double? LatencyRate = null)
+public sealed record BenchOptions(int Views, int HighCardinalityViews, TimeSpan LiveDuration, string OutputFolder, string[] Only, string[] Datasets, bool Profile = false, int Runs = BenchOptions.DefaultRuns, double? LatencyRate = null, int LongViews = BenchOptions.DefaultLongViews)
 {
     /// <summary>Views in the main datasets: below the embedded Kafka's 5 MB per partition on 8 partitions.</summary>
     public const int DefaultViews = 320_000;
+
+    /// <summary>
+    /// Views in the long dataset: as many records per partition as the main dataset has, over 32 partitions, so a run
+    /// lasts about four times as long (the embedded Kafka holds no more per partition).
+    /// </summary>
+    public const int DefaultLongViews = 1_200_000;
 
     /// <summary>Measured runs per system and dataset: the median is reported, as one short run varies by a third.</summary>
     public const int DefaultRuns = 5;
@@ -47,9 +53,10 @@ public sealed record BenchOptions(int Views, int HighCardinalityViews, TimeSpan 
         {
             options = args[i] switch
             {
-                "--quick" => options with { Views = 100_000, HighCardinalityViews = 50_000, LiveDuration = TimeSpan.FromSeconds(5), Runs = 1 },
+                "--quick" => options with { Views = 100_000, HighCardinalityViews = 50_000, LongViews = 400_000, LiveDuration = TimeSpan.FromSeconds(5), Runs = 1 },
                 "--views" => options with { Views = int.Parse(args[++i], CultureInfo.InvariantCulture) },
                 "--high-cardinality-views" => options with { HighCardinalityViews = int.Parse(args[++i], CultureInfo.InvariantCulture) },
+                "--long-views" => options with { LongViews = int.Parse(args[++i], CultureInfo.InvariantCulture) },
                 "--live-seconds" => options with { LiveDuration = TimeSpan.FromSeconds(double.Parse(args[++i], CultureInfo.InvariantCulture)) },
                 "--out" => options with { OutputFolder = Path.GetFullPath(args[++i]) },
                 "--only" => options with { Only = args[++i].Split(',') },
@@ -58,7 +65,7 @@ public sealed record BenchOptions(int Views, int HighCardinalityViews, TimeSpan 
                 "--runs" => options with { Runs = Math.Max(1, int.Parse(args[++i], CultureInfo.InvariantCulture)) },
                 "--latency-rate" => options with { LatencyRate = PositiveRate(args[++i]) },
                 _ => throw new ArgumentException(
-                    $"Unknown option '{args[i]}'. Options: --quick, --views N, --high-cardinality-views N, --live-seconds S, --out FOLDER, --only run[,run], --datasets text[;text] (part of a dataset's name), --profile (pipeline runs under Linux perf), --runs N (measured runs, median reported; default 5), --latency-rate R (records/s latency is measured at; default half the median rate)"),
+                    $"Unknown option '{args[i]}'. Options: --quick, --views N, --high-cardinality-views N, --long-views N, --live-seconds S, --out FOLDER, --only run[,run], --datasets text[;text] (part of a dataset's name), --profile (pipeline runs under Linux perf), --runs N (measured runs, median reported; default 5), --latency-rate R (records/s latency is measured at; default half the median rate)"),
             };
         }
 

@@ -19,6 +19,7 @@ public static class Orchestrator
         var main = new DatasetSpec("8 partitions, 1k users", 8, 1_000, 1_000, options.Views, 0.1, 0.01);
         var partitions32 = main with { Name = "32 partitions, 1k users", Partitions = 32 };
         var users1M = main with { Name = "8 partitions, 1M users", Users = 1_000_000, Views = options.HighCardinalityViews };
+        var longRun = partitions32 with { Name = "32 partitions, 1k users, long", Views = options.LongViews };
         (string Run, DatasetSpec Data)[] plan =
         [
             ("ceiling-raw", main),
@@ -34,6 +35,10 @@ public static class Orchestrator
             ("ceiling", users1M),
             ("pipeline", users1M),
             ("streamiz-eos", users1M),
+            ("ceiling", longRun),
+            ("pipeline", longRun),
+            ("pipeline-azure", longRun),
+            ("streamiz-eos", longRun),
         ];
 
         if (options.Profile)

@@ -68,26 +68,28 @@ public static class Report
         }
 
         md.AppendLine().AppendLine("## Targets (exactly-once effects)").AppendLine();
-        foreach (var r in results.Where(r => r.Run.StartsWith("OrleansStreams", StringComparison.Ordinal) && r.Dataset == results[0].Dataset))
+        // Judged on every dataset, the first (the main one) first: one dataset alone can flatter either side.
+        foreach (var r in results.Where(r => r.Run.StartsWith("OrleansStreams", StringComparison.Ordinal)).OrderBy(r => r.Dataset != results[0].Dataset))
         {
             var ceiling = CeilingOf(results, r);
             var peer = PeerOf(results, r);
             var inMemory = r.Run.Contains("in-memory", StringComparison.Ordinal);
+            var what = $"{r.Run}, {r.Dataset},";
             if (inMemory && ceiling is not null)
             {
-                md.AppendLine(CultureInfo.InvariantCulture, $"- {r.Run} at ≥ 40% of the ceiling: {r.RecordsPerSecond / ceiling.RecordsPerSecond:P0} — {(r.RecordsPerSecond >= 0.4 * ceiling.RecordsPerSecond ? "met" : "not met")}.");
+                md.AppendLine(CultureInfo.InvariantCulture, $"- {what} at ≥ 40% of the ceiling: {r.RecordsPerSecond / ceiling.RecordsPerSecond:P0} — {(r.RecordsPerSecond >= 0.4 * ceiling.RecordsPerSecond ? "met" : "not met")}.");
             }
 
             var factor = inMemory ? 10 : 5;
             if (PeerRunOf(results, r) is { Correct: false })
             {
-                md.AppendLine(CultureInfo.InvariantCulture, $"- {r.Run} at ≥ {factor}× the peer's exactly-once rate: not judged, because the peer's run failed its own checks (see the table).");
+                md.AppendLine(CultureInfo.InvariantCulture, $"- {what} at ≥ {factor}× the peer's exactly-once rate: not judged, because the peer's run failed its own checks (see the table).");
             }
             else if (peer is not null)
             {
                 var needed = factor * peer.RecordsPerSecond;
                 var ofCeiling = ceiling is null ? string.Empty : string.Create(CultureInfo.InvariantCulture, $", {needed / ceiling.RecordsPerSecond:P0} of the ceiling's rate, which only reads and parses");
-                md.AppendLine(CultureInfo.InvariantCulture, $"- {r.Run} at ≥ {factor}× the peer's exactly-once rate: {r.RecordsPerSecond / peer.RecordsPerSecond:N1}× — {(r.RecordsPerSecond >= needed ? "met" : "not met")} (it needs {needed:N0} records/s{ofCeiling}).");
+                md.AppendLine(CultureInfo.InvariantCulture, $"- {what} at ≥ {factor}× the peer's exactly-once rate: {r.RecordsPerSecond / peer.RecordsPerSecond:N1}× — {(r.RecordsPerSecond >= needed ? "met" : "not met")} (it needs {needed:N0} records/s{ofCeiling}).");
             }
         }
 
@@ -120,6 +122,7 @@ public static class Report
         md.AppendLine(CultureInfo.InvariantCulture, $"- Latency: from the record's Kafka timestamp (set when produced) to its effect (ceiling: consumed and parsed; pipeline: applied in the URL and user grains; peer: the window count updated), while valid views are produced at {LatencyRateText(options)}. Percentiles are interpolated in the pipeline's histogram buckets (as Prometheus' `histogram_quantile`), the same for every run.");
         md.AppendLine("- Peak memory: the measuring process's peak resident set (VmHWM). The embedded Kafka lives in the bench's parent process and is not counted.");
         md.AppendLine(CultureInfo.InvariantCulture, $"- The 1M-users dataset has {options.HighCardinalityViews:N0} views drawn from a million users, so most views are a user's first: it measures the cost of new keys.");
+        md.AppendLine(CultureInfo.InvariantCulture, $"- The long dataset has {options.LongViews:N0} views over 32 partitions: each partition holds about as many records as in the 8-partition dataset (the embedded Kafka holds no more), so a run lasts about four times as long. Starting costs (activating grains, reading their state, opening stores) weigh less in it, and costs that grow as a run goes on (stores filling, transactions) weigh more.");
         return md.ToString();
     }
 
