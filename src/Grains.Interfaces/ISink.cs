@@ -10,6 +10,8 @@ namespace OrleansStreams.Grains;
 /// source is persisted, so a dispatcher commits offsets only below what is durable everywhere.
 /// Every apply takes the activation the caller expects (or empty): when the grain answers from another
 /// activation, unpersisted work was lost with the old one, nothing is applied, and the caller resends it first.
+/// Records come in parts, one source's records each (<see cref="SinkPart{T}"/>): a call carries the parts that several
+/// dispatchers sent the grain meanwhile, applied in order, each as if it came alone.
 /// </summary>
 [Alias("OrleansStreams.ISink")]
 public interface ISink : IGrainWithStringKey
@@ -27,8 +29,8 @@ public interface ISink : IGrainWithStringKey
 [Alias("OrleansStreams.IUrlGrain")]
 public interface IUrlGrain : ISink
 {
-    [Alias("ApplyPageViews")]
-    Task<SinkReceipt> ApplyPageViewsAsync(string source, Guid expectedActivation, [Immutable] Positioned<PageView>[] views);
+    [Alias("ApplyPageViewParts")]
+    Task<SinkPartResult[]> ApplyPageViewsAsync([Immutable] SinkPart<PageView>[] parts);
 
     [Alias("GetTotals")]
     Task<UrlTotals> GetTotalsAsync();
@@ -52,11 +54,11 @@ public interface IUrlGrain : ISink
 [Alias("OrleansStreams.IUserGrain")]
 public interface IUserGrain : ISink
 {
-    [Alias("ApplyPageViews")]
-    Task<SinkReceipt> ApplyPageViewsAsync(string source, Guid expectedActivation, [Immutable] Positioned<PageView>[] views);
+    [Alias("ApplyPageViewParts")]
+    Task<SinkPartResult[]> ApplyPageViewsAsync([Immutable] SinkPart<PageView>[] parts);
 
-    [Alias("ApplyClicks")]
-    Task<SinkReceipt> ApplyClicksAsync(string source, Guid expectedActivation, [Immutable] Positioned<ClickEvent>[] clicks);
+    [Alias("ApplyClickParts")]
+    Task<SinkPartResult[]> ApplyClicksAsync([Immutable] SinkPart<ClickEvent>[] parts);
 
     [Alias("GetTotals")]
     Task<UserTotals> GetTotalsAsync();
@@ -83,6 +85,26 @@ public readonly record struct SinkReceipt(
     [property: Id(1)] bool Accepted,
     [property: Id(2)] long[]? Late = null,
     [property: Id(3)] long Persisted = -1);
+
+/// <summary>Records of one source partition for a sink, in offset order, and the activation the sender expects (or empty).</summary>
+[GenerateSerializer, Immutable, Alias("OrleansStreams.SinkPart`1")]
+public sealed record SinkPart<T>(
+    [property: Id(0)] string Source,
+    [property: Id(1)] Guid ExpectedActivation,
+    [property: Id(2)] Positioned<T>[] Items);
+
+/// <summary>
+/// What one part of a call came to: its receipt, or, when processing failed on a record, that record's offset and the
+/// error (every record of the part before it was applied, it and those after it were not).
+/// </summary>
+[GenerateSerializer, Immutable, Alias("OrleansStreams.SinkPartResult")]
+public readonly record struct SinkPartResult(
+    [property: Id(0)] SinkReceipt Receipt,
+    [property: Id(1)] long FailedOffset = -1,
+    [property: Id(2)] string? Error = null)
+{
+    public bool Failed => Error is not null;
+}
 
 /// <summary>Views of a URL in one event-time window <c>[window_start, window_end)</c>, epoch seconds.</summary>
 [GenerateSerializer, Immutable, Alias("OrleansStreams.WindowResult")]

@@ -101,23 +101,48 @@ internal abstract partial class SinkGrain<TState>(IPersistentState<TState> state
     }
 
     protected Task<SinkReceipt> ApplyAsync<T>(string source, Guid expectedActivation, Positioned<T>[] items, Action<T> apply) =>
-        ApplyAsync(source, expectedActivation, items, item =>
+        Task.FromResult(Apply(new SinkPart<T>(source, expectedActivation, items), item =>
         {
             apply(item);
             return false;
-        });
+        }));
 
     /// <summary>
-    /// Applies new records; <paramref name="apply"/> tells whether a record was late. A record whose event id
-    /// (from <paramref name="identify"/>: id and event time) was applied within the dedup horizon
-    /// (<c>Processing:EventIdDedupHorizon</c>) is the same event produced twice: it is skipped.
+    /// Applies each part in turn, as if it had come in a call of its own: a part whose processing fails on a record
+    /// fails alone (its result names the record), and the parts after it are applied.
     /// </summary>
-    protected Task<SinkReceipt> ApplyAsync<T>(string source, Guid expectedActivation, Positioned<T>[] items, Func<T, bool> apply, Func<T, (string? Id, long TimeMs)>? identify = null)
+    protected static SinkPartResult[] ApplyParts<T>(SinkPart<T>[] parts, Func<SinkPart<T>, SinkReceipt> apply)
     {
-        ArgumentNullException.ThrowIfNull(items);
+        ArgumentNullException.ThrowIfNull(parts);
+        var results = new SinkPartResult[parts.Length];
+        for (var i = 0; i < parts.Length; i++)
+        {
+            try
+            {
+                results[i] = new SinkPartResult(apply(parts[i]));
+            }
+            catch (RecordProcessingException ex)
+            {
+                results[i] = new SinkPartResult(default, ex.Offset, ex.Error);
+            }
+        }
+
+        return results;
+    }
+
+    /// <summary>
+    /// Applies a part's new records; <paramref name="apply"/> tells whether a record was late. A record whose event id
+    /// (from <paramref name="identify"/>: id and event time) was applied within the dedup horizon
+    /// (<c>Processing:EventIdDedupHorizon</c>) is the same event produced twice: it is skipped. A record whose
+    /// processing throws stops the part with a <see cref="RecordProcessingException"/>.
+    /// </summary>
+    protected SinkReceipt Apply<T>(SinkPart<T> part, Func<T, bool> apply, Func<T, (string? Id, long TimeMs)>? identify = null)
+    {
+        ArgumentNullException.ThrowIfNull(part);
+        var (source, expectedActivation, items) = part;
         if (expectedActivation != Guid.Empty && expectedActivation != _activation)
         {
-            return Task.FromResult(Receipt(source, accepted: false));
+            return Receipt(source, accepted: false);
         }
 
         var mark = new HighWaterMark(state.State.HighWaterMarks, source);
@@ -166,7 +191,7 @@ internal abstract partial class SinkGrain<TState>(IPersistentState<TState> state
             _ = WriteInBackgroundAsync();
         }
 
-        return Task.FromResult(Receipt(source, accepted: true) with { Late = late?.ToArray() });
+        return Receipt(source, accepted: true) with { Late = late?.ToArray() };
     }
 
     /// <summary>

@@ -69,8 +69,8 @@ internal sealed partial class UrlGrain(
         return base.OnActivateAsync(cancellationToken);
     }
 
-    public Task<SinkReceipt> ApplyPageViewsAsync(string source, Guid expectedActivation, Positioned<PageView>[] views) =>
-        ApplyAsync(source, expectedActivation, views, view =>
+    public Task<SinkPartResult[]> ApplyPageViewsAsync(SinkPart<PageView>[] parts) =>
+        Task.FromResult(ApplyParts(parts, part => Apply(part, view =>
         {
             foreach (var handler in _handlers)
             {
@@ -80,7 +80,7 @@ internal sealed partial class UrlGrain(
             State.Total++;
             return _windows.Add(EventTime.ToMilliseconds(view.ViewTime));
         },
-        view => (view.EventId, EventTime.ToMilliseconds(view.ViewTime)));
+        view => (view.EventId, EventTime.ToMilliseconds(view.ViewTime)))));
 
     public async Task ApplyConversionsAsync(Conversion[] conversions)
     {

@@ -83,32 +83,32 @@ internal sealed partial class UserGrain(
         }
     }
 
-    public Task<SinkReceipt> ApplyPageViewsAsync(string source, Guid expectedActivation, Positioned<PageView>[] views)
+    public Task<SinkPartResult[]> ApplyPageViewsAsync(SinkPart<PageView>[] parts)
     {
-        var receipt = ApplyAsync(source, expectedActivation, views, view =>
+        var results = ApplyParts(parts, part => Apply(part, view =>
         {
             State.Views++;
             var added = _join.AddView(new JoinEntry(view.Url, EventTime.ToMilliseconds(view.ViewTime), view.EventId));
             Record(added.Matches);
             return added.Late;
         },
-        view => (view.EventId is { } id ? "v:" + id : null, EventTime.ToMilliseconds(view.ViewTime)));
+        view => (view.EventId is { } id ? "v:" + id : null, EventTime.ToMilliseconds(view.ViewTime))));
         AfterChange();
-        return receipt;
+        return Task.FromResult(results);
     }
 
-    public Task<SinkReceipt> ApplyClicksAsync(string source, Guid expectedActivation, Positioned<ClickEvent>[] clicks)
+    public Task<SinkPartResult[]> ApplyClicksAsync(SinkPart<ClickEvent>[] parts)
     {
-        var receipt = ApplyAsync(source, expectedActivation, clicks, click =>
+        var results = ApplyParts(parts, part => Apply(part, click =>
         {
             State.Clicks++;
             var added = _join.AddClick(new JoinEntry(click.Url, EventTime.ToMilliseconds(click.ClickTime), click.EventId));
             Record(added.Matches);
             return added.Late;
         },
-        click => (click.EventId is { } id ? "c:" + id : null, EventTime.ToMilliseconds(click.ClickTime)));
+        click => (click.EventId is { } id ? "c:" + id : null, EventTime.ToMilliseconds(click.ClickTime))));
         AfterChange();
-        return receipt;
+        return Task.FromResult(results);
     }
 
     public Task<UserTotals> GetTotalsAsync() => Task.FromResult(new UserTotals(this.GetPrimaryKeyString(), State.Views, State.Clicks));

@@ -11,7 +11,7 @@ namespace OrleansStreams.Grains.Dispatch;
 /// <summary>Processes one partition of <c>clicks</c>: each click goes to its user.</summary>
 [ImplicitStreamSubscription(Topics.Clicks)]
 [PreferLocalPlacement]
-internal sealed class ClickDispatcherGrain(IOptions<ProcessingOptions> options, IOptions<WindowOptions> windows, KafkaOutput output, WatermarkCache watermarks, PipelineMetrics metrics, IHostApplicationLifetime lifetime, ILogger<ClickDispatcherGrain> logger)
+internal sealed class ClickDispatcherGrain(IOptions<ProcessingOptions> options, IOptions<WindowOptions> windows, KafkaOutput output, WatermarkCache watermarks, PipelineMetrics metrics, SinkCalls sinkCalls, IHostApplicationLifetime lifetime, ILogger<ClickDispatcherGrain> logger)
     : PartitionDispatcherGrain<ClickEvent>(options, windows, output, watermarks, metrics, lifetime, logger), IClickDispatcherGrain
 {
     protected override string Topic => Topics.Clicks;
@@ -19,7 +19,7 @@ internal sealed class ClickDispatcherGrain(IOptions<ProcessingOptions> options, 
     protected override Route<ClickEvent>[] CreateRoutes() =>
     [
         new("user", click => click.UserId, key => GrainFactory.GetKeyed<IUserGrain>(key),
-            (grain, source, expected, items) => ((IUserGrain)grain).ApplyClicksAsync(source, expected, items)),
+            sinkCalls.Sender<ClickEvent>("user clicks", static (grain, parts) => ((IUserGrain)grain).ApplyClicksAsync(parts))),
     ];
 
     protected override bool TryParse(byte[] value, out ClickEvent parsed, out string error) =>

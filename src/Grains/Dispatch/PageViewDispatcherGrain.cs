@@ -11,7 +11,7 @@ namespace OrleansStreams.Grains.Dispatch;
 /// <summary>Processes one partition of <c>pageviews</c>: each view counts for its URL and its user.</summary>
 [ImplicitStreamSubscription(Topics.PageViews)]
 [PreferLocalPlacement]
-internal sealed class PageViewDispatcherGrain(IOptions<ProcessingOptions> options, IOptions<WindowOptions> windows, KafkaOutput output, WatermarkCache watermarks, PipelineMetrics metrics, IHostApplicationLifetime lifetime, ILogger<PageViewDispatcherGrain> logger)
+internal sealed class PageViewDispatcherGrain(IOptions<ProcessingOptions> options, IOptions<WindowOptions> windows, KafkaOutput output, WatermarkCache watermarks, PipelineMetrics metrics, SinkCalls sinkCalls, IHostApplicationLifetime lifetime, ILogger<PageViewDispatcherGrain> logger)
     : PartitionDispatcherGrain<PageView>(options, windows, output, watermarks, metrics, lifetime, logger), IPageViewDispatcherGrain
 {
     protected override string Topic => Topics.PageViews;
@@ -19,9 +19,9 @@ internal sealed class PageViewDispatcherGrain(IOptions<ProcessingOptions> option
     protected override Route<PageView>[] CreateRoutes() =>
     [
         new("url", view => view.Url, key => GrainFactory.GetKeyed<IUrlGrain>(key),
-            (grain, source, expected, items) => ((IUrlGrain)grain).ApplyPageViewsAsync(source, expected, items)),
+            sinkCalls.Sender<PageView>("url views", static (grain, parts) => ((IUrlGrain)grain).ApplyPageViewsAsync(parts))),
         new("user", view => view.UserId, key => GrainFactory.GetKeyed<IUserGrain>(key),
-            (grain, source, expected, items) => ((IUserGrain)grain).ApplyPageViewsAsync(source, expected, items)),
+            sinkCalls.Sender<PageView>("user views", static (grain, parts) => ((IUserGrain)grain).ApplyPageViewsAsync(parts))),
     ];
 
     protected override bool TryParse(byte[] value, out PageView parsed, out string error) =>

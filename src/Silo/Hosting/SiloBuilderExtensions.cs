@@ -14,6 +14,7 @@ using Orleans.Serialization;
 using Orleans.Serialization.Serializers;
 using Orleans.Storage;
 using OrleansStreams.Grains;
+using OrleansStreams.Grains.Dispatch;
 using OrleansStreams.Silo.Storage;
 using OrleansStreams.Streaming.Kafka;
 
@@ -87,6 +88,7 @@ public static class SiloBuilderExtensions
         silo.Services.AddSingleton<JoinBufferGauge>();
         silo.Services.AddSingleton<ConversionCourier>();
         silo.Services.AddSingleton<JoinExpiry>();
+        silo.Services.AddSingleton<SinkCalls>();
         silo.Services.AddHostedService(sp => sp.GetRequiredService<JoinExpiry>());
         silo.Services.AddSingleton(sp => CreateMetrics(sp.GetRequiredService<KafkaProviderStats>(), sp.GetRequiredService<JoinBufferGauge>()));
         silo.Services.AddHostedService<OrleansMeterExporter>();
