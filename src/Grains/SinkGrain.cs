@@ -140,6 +140,7 @@ internal abstract partial class SinkGrain<TState>(IPersistentState<TState> state
     {
         ArgumentNullException.ThrowIfNull(part);
         var (source, expectedActivation, items) = part;
+        ArgumentNullException.ThrowIfNull(items);
         if (expectedActivation != Guid.Empty && expectedActivation != _activation)
         {
             return Receipt(source, accepted: false);

@@ -30,19 +30,19 @@ public sealed class SinkCalls
         ArgumentNullException.ThrowIfNull(send);
         var key = (sink, kind);
         var waiting = new Waiting<T>(part);
-        Queue<T> queue;
+        Waiters<T> waiters;
         lock (_inFlight)
         {
             if (_inFlight.TryGetValue(key, out var existing))
             {
-                ((Queue<T>)existing).Parts.Add(waiting);
+                ((Waiters<T>)existing).Parts.Add(waiting);
                 return waiting.Receipt.Task;
             }
 
-            _inFlight[key] = queue = new Queue<T>();
+            _inFlight[key] = waiters = new Waiters<T>();
         }
 
-        _ = SendAsync(key, queue, [waiting], send);
+        _ = SendAsync(key, waiters, [waiting], send);
         return waiting.Receipt.Task;
     }
 
@@ -51,7 +51,7 @@ public sealed class SinkCalls
     /// first call leaves from the caller's context, as a call of its own would; the ones after it from the thread
     /// pool, as they serve several dispatchers.
     /// </summary>
-    private async Task SendAsync<T>((ISink Sink, string Kind) key, Queue<T> queue, List<Waiting<T>> parts, Func<ISink, SinkPart<T>[], Task<SinkPartResult[]>> send)
+    private async Task SendAsync<T>((ISink Sink, string Kind) key, Waiters<T> waiters, List<Waiting<T>> parts, Func<ISink, SinkPart<T>[], Task<SinkPartResult[]>> send)
     {
         while (true)
         {
@@ -77,6 +77,7 @@ public sealed class SinkCalls
             }
             catch (Exception ex)
             {
+                // Whatever it was, every part's caller hears of it: none may wait for good.
                 foreach (var part in parts)
                 {
                     part.Receipt.TrySetException(ex);
@@ -85,19 +86,19 @@ public sealed class SinkCalls
 
             lock (_inFlight)
             {
-                if (queue.Parts.Count == 0)
+                if (waiters.Parts.Count == 0)
                 {
                     _inFlight.Remove(key);
                     return;
                 }
 
-                (parts, queue.Parts) = (queue.Parts, []);
+                (parts, waiters.Parts) = (waiters.Parts, []);
             }
         }
     }
 
     /// <summary>The parts waiting for the call in flight to a sink to end.</summary>
-    private sealed class Queue<T>
+    private sealed class Waiters<T>
     {
         public List<Waiting<T>> Parts { get; set; } = [];
     }

@@ -168,6 +168,29 @@ public sealed class DeadLetterTests
     }
 
     [Fact]
+    public async Task a_part_whose_record_fails_in_a_call_shared_by_several_partitions_fails_alone()
+    {
+        FaultInjectingHandler.Reset();
+        using var kafka = TestKafka.Start();
+        await using var app = await AppCluster.StartAsync(kafka, new Dictionary<string, string> { ["Test:FaultInjection"] = "true" });
+
+        // Views of /flaky-parts fail twice, then succeed: the first two parts fail at their first record, the third is applied.
+        var url = app.Grains.GetGrain<IUrlGrain>("/flaky-parts");
+        SinkPart<PageView> Part(int partition, params long[] offsets) =>
+            new($"pageviews/{partition}", Guid.Empty, [.. offsets.Select(o => new Positioned<PageView>(o, new PageView("u", "/flaky-parts", 1_700_000_000 + o)))]);
+        var results = await url.ApplyPageViewsAsync([Part(0, 4, 5), Part(1, 7), Part(2, 9, 10)]);
+
+        Assert.Equal([(true, 4L), (true, 7L), (false, -1L)], results.Select(r => (r.Failed, r.FailedOffset)));
+        Assert.True(results[2].Receipt.Accepted);
+        Assert.Equal(2, (await url.GetTotalsAsync()).Total);
+
+        // Each part failed alone: sent again, the first two are applied from their failing record on, and the third is not applied twice.
+        results = await url.ApplyPageViewsAsync([Part(0, 4, 5), Part(1, 7), Part(2, 9, 10)]);
+        Assert.All(results, r => Assert.False(r.Failed));
+        Assert.Equal(5, (await url.GetTotalsAsync()).Total);
+    }
+
+    [Fact]
     public async Task a_dead_letter_added_out_of_offset_order_is_kept_once_and_can_be_replayed()
     {
         using var kafka = TestKafka.Start();
