@@ -29,73 +29,105 @@ public sealed class SinkCalls
         ArgumentNullException.ThrowIfNull(part);
         ArgumentNullException.ThrowIfNull(send);
         var key = (sink, kind);
-        var waiting = new Waiting<T>(part);
-        Waiters<T> waiters;
         lock (_inFlight)
         {
             if (_inFlight.TryGetValue(key, out var existing))
             {
+                var waiting = new Waiting<T>(part);
                 ((Waiters<T>)existing).Parts.Add(waiting);
                 return waiting.Receipt.Task;
             }
 
-            _inFlight[key] = waiters = new Waiters<T>();
+            _inFlight[key] = new Waiters<T>();
         }
 
-        _ = SendAsync(key, waiters, [waiting], send);
-        return waiting.Receipt.Task;
+        return SendAloneAsync(key, part, send);
     }
 
     /// <summary>
-    /// Sends <paramref name="parts"/> and hands each its result, then whatever queued meanwhile, until nothing has. The
-    /// first call leaves from the caller's context, as a call of its own would; the ones after it from the thread
-    /// pool, as they serve several dispatchers.
+    /// A part for a sink nobody was calling: its caller awaits the call itself, in its own context, as it would a call
+    /// of its own; once the call has answered, whatever waited for it goes next.
     /// </summary>
-    private async Task SendAsync<T>((ISink Sink, string Kind) key, Waiters<T> waiters, List<Waiting<T>> parts, Func<ISink, SinkPart<T>[], Task<SinkPartResult[]>> send)
+    private async Task<SinkReceipt> SendAloneAsync<T>((ISink Sink, string Kind) key, SinkPart<T> part, Func<ISink, SinkPart<T>[], Task<SinkPartResult[]>> send)
     {
-        while (true)
+        SinkPartResult result;
+        try
         {
-            try
-            {
-                var results = await send(key.Sink, [.. parts.Select(p => p.Part)]).ConfigureAwait(false);
-                if (results.Length != parts.Count)
-                {
-                    throw new InvalidOperationException($"A sink ({key.Kind}) answered {results.Length} results for {parts.Count} parts.");
-                }
+            result = Checked(key, await send(key.Sink, [part]), parts: 1)[0];
+        }
+        finally
+        {
+            SendWaiting(key, send);
+        }
 
-                for (var i = 0; i < parts.Count; i++)
-                {
-                    if (results[i].Failed)
-                    {
-                        parts[i].Receipt.TrySetException(new RecordProcessingException(results[i].FailedOffset, results[i].Error!));
-                    }
-                    else
-                    {
-                        parts[i].Receipt.TrySetResult(results[i].Receipt);
-                    }
-                }
-            }
-            catch (Exception ex)
+        return result.Failed ? throw new RecordProcessingException(result.FailedOffset, result.Error!) : result.Receipt;
+    }
+
+    /// <summary>Starts the call that carries what waited for the one that has just answered, or notes that nothing waits.</summary>
+    private void SendWaiting<T>((ISink Sink, string Kind) key, Func<ISink, SinkPart<T>[], Task<SinkPartResult[]>> send)
+    {
+        List<Waiting<T>> parts;
+        lock (_inFlight)
+        {
+            var waiters = (Waiters<T>)_inFlight[key];
+            if (waiters.Parts.Count == 0)
             {
-                // Whatever it was, every part's caller hears of it: none may wait for good.
-                foreach (var part in parts)
-                {
-                    part.Receipt.TrySetException(ex);
-                }
+                _inFlight.Remove(key);
+                return;
             }
 
-            lock (_inFlight)
-            {
-                if (waiters.Parts.Count == 0)
-                {
-                    _inFlight.Remove(key);
-                    return;
-                }
+            (parts, waiters.Parts) = (waiters.Parts, []);
+        }
 
-                (parts, waiters.Parts) = (waiters.Parts, []);
+        _ = SendSharedAsync(key, parts, send);
+    }
+
+    /// <summary>
+    /// Sends parts that waited and hands each its result, once what waited meanwhile is on its way. It answers several
+    /// dispatchers, so it goes on in none of their contexts.
+    /// </summary>
+    private async Task SendSharedAsync<T>((ISink Sink, string Kind) key, List<Waiting<T>> parts, Func<ISink, SinkPart<T>[], Task<SinkPartResult[]>> send)
+    {
+        SinkPartResult[]? results = null;
+        Exception? failure = null;
+        try
+        {
+            var sent = new SinkPart<T>[parts.Count];
+            for (var i = 0; i < sent.Length; i++)
+            {
+                sent[i] = parts[i].Part;
+            }
+
+            results = Checked(key, await send(key.Sink, sent).ConfigureAwait(false), parts.Count);
+        }
+        catch (Exception ex)
+        {
+            // Whatever it was, every part's caller hears of it: none may wait for good.
+            failure = ex;
+        }
+
+        SendWaiting(key, send);
+        for (var i = 0; i < parts.Count; i++)
+        {
+            if (failure is not null)
+            {
+                parts[i].Receipt.TrySetException(failure);
+            }
+            else if (results![i].Failed)
+            {
+                parts[i].Receipt.TrySetException(new RecordProcessingException(results[i].FailedOffset, results[i].Error!));
+            }
+            else
+            {
+                parts[i].Receipt.TrySetResult(results[i].Receipt);
             }
         }
     }
+
+    /// <summary>The results, once checked that the sink answered one per part.</summary>
+    private static SinkPartResult[] Checked((ISink Sink, string Kind) key, SinkPartResult[] results, int parts) =>
+        results.Length == parts ? results
+        : throw new InvalidOperationException($"A sink ({key.Kind}) answered {results.Length} results for {parts} parts.");
 
     /// <summary>The parts waiting for the call in flight to a sink to end.</summary>
     private sealed class Waiters<T>
