@@ -37,8 +37,11 @@ public static class KafkaOutputServiceCollectionExtensions
     /// Registers <see cref="KafkaOutput"/> and <see cref="KafkaRecordLookup"/> over the settings of the stream provider
     /// <paramref name="providerName"/>.
     /// </summary>
-    public static IServiceCollection AddKafkaOutput(this IServiceCollection services, string providerName) =>
-        services
-            .AddSingleton(sp => new KafkaOutput(sp.GetRequiredService<IOptionsMonitor<KafkaStreamOptions>>().Get(providerName), sp.GetRequiredService<ILogger<KafkaOutput>>()))
-            .AddSingleton(sp => new KafkaRecordLookup(sp.GetRequiredService<IOptionsMonitor<KafkaStreamOptions>>().Get(providerName)));
+    public static IServiceCollection AddKafkaOutput(this IServiceCollection services, string providerName)
+    {
+        KafkaStreamOptions Options(IServiceProvider sp) => sp.GetRequiredService<IOptionsMonitor<KafkaStreamOptions>>().Get(providerName);
+        return services
+            .AddSingleton(sp => new KafkaOutput(Options(sp), sp.GetRequiredService<ILogger<KafkaOutput>>()))
+            .AddSingleton(sp => new KafkaRecordLookup(Options(sp)));
+    }
 }

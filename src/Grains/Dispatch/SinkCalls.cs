@@ -12,7 +12,10 @@ namespace OrleansStreams.Grains.Dispatch;
 /// </summary>
 public sealed class SinkCalls
 {
-    /// <summary>Per sink (a grain reference equals another of the same grain) and kind, the parts waiting for its call in flight.</summary>
+    /// <summary>
+    /// Per sink (a grain reference equals another of the same grain) and kind with a call in flight, the parts waiting for
+    /// it to end (a <c>List&lt;Waiting&lt;T&gt;&gt;</c>).
+    /// </summary>
     private readonly Dictionary<(ISink Sink, string Kind), object> _inFlight = [];
 
     /// <summary>A route's way of applying records (<see cref="ApplyAsync"/> for each part).</summary>
@@ -34,11 +37,11 @@ public sealed class SinkCalls
             if (_inFlight.TryGetValue(key, out var existing))
             {
                 var waiting = new Waiting<T>(part);
-                ((Waiters<T>)existing).Parts.Add(waiting);
+                ((List<Waiting<T>>)existing).Add(waiting);
                 return waiting.Receipt.Task;
             }
 
-            _inFlight[key] = new Waiters<T>();
+            _inFlight[key] = new List<Waiting<T>>();
         }
 
         return SendAloneAsync(key, part, send);
@@ -60,7 +63,7 @@ public sealed class SinkCalls
             SendWaiting(key, send);
         }
 
-        return result.Failed ? throw new RecordProcessingException(result.FailedOffset, result.Error!) : result.Receipt;
+        return result.Failed ? throw Failure(result) : result.Receipt;
     }
 
     /// <summary>Starts the call that carries what waited for the one that has just answered, or notes that nothing waits.</summary>
@@ -69,14 +72,14 @@ public sealed class SinkCalls
         List<Waiting<T>> parts;
         lock (_inFlight)
         {
-            var waiters = (Waiters<T>)_inFlight[key];
-            if (waiters.Parts.Count == 0)
+            parts = (List<Waiting<T>>)_inFlight[key];
+            if (parts.Count == 0)
             {
                 _inFlight.Remove(key);
                 return;
             }
 
-            (parts, waiters.Parts) = (waiters.Parts, []);
+            _inFlight[key] = new List<Waiting<T>>();
         }
 
         _ = SendSharedAsync(key, parts, send);
@@ -115,7 +118,7 @@ public sealed class SinkCalls
             }
             else if (results![i].Failed)
             {
-                parts[i].Receipt.TrySetException(new RecordProcessingException(results[i].FailedOffset, results[i].Error!));
+                parts[i].Receipt.TrySetException(Failure(results[i]));
             }
             else
             {
@@ -129,11 +132,8 @@ public sealed class SinkCalls
         results.Length == parts ? results
         : throw new InvalidOperationException($"A sink ({key.Kind}) answered {results.Length} results for {parts} parts.");
 
-    /// <summary>The parts waiting for the call in flight to a sink to end.</summary>
-    private sealed class Waiters<T>
-    {
-        public List<Waiting<T>> Parts { get; set; } = [];
-    }
+    /// <summary>What the caller of a part that failed gets, as from a call of its own.</summary>
+    private static RecordProcessingException Failure(SinkPartResult result) => new(result.FailedOffset, result.Error!);
 
     /// <summary>A part and its caller's receipt; the caller goes on in its own context, never in the sender's.</summary>
     private sealed class Waiting<T>(SinkPart<T> part)

@@ -13,9 +13,7 @@ public sealed class SinkCallsTests
     {
         var calls = new SinkCalls();
         var sink = new Sink();
-        var first = calls.ApplyAsync(sink, Kind, Part("pageviews/0", 0), sink.SendAsync);
-        var second = calls.ApplyAsync(sink, Kind, Part("pageviews/1", 5), sink.SendAsync);
-        var third = calls.ApplyAsync(sink, Kind, Part("pageviews/2", 9), sink.SendAsync);
+        var (first, second, third) = ThreePartitions(calls, sink);
         Assert.Equal([["pageviews/0"]], sink.Calls);
 
         sink.Answer();
@@ -37,9 +35,7 @@ public sealed class SinkCallsTests
     {
         var calls = new SinkCalls();
         var sink = new Sink { FailingOffset = 5 };
-        var first = calls.ApplyAsync(sink, Kind, Part("pageviews/0", 0), sink.SendAsync);
-        var failing = calls.ApplyAsync(sink, Kind, Part("pageviews/1", 5), sink.SendAsync);
-        var after = calls.ApplyAsync(sink, Kind, Part("pageviews/2", 9), sink.SendAsync);
+        var (first, failing, after) = ThreePartitions(calls, sink);
         sink.Answer();
         sink.Answer();
 
@@ -55,9 +51,7 @@ public sealed class SinkCallsTests
     {
         var calls = new SinkCalls();
         var sink = new Sink();
-        var first = calls.ApplyAsync(sink, Kind, Part("pageviews/0", 0), sink.SendAsync);
-        var second = calls.ApplyAsync(sink, Kind, Part("pageviews/1", 5), sink.SendAsync);
-        var third = calls.ApplyAsync(sink, Kind, Part("pageviews/2", 9), sink.SendAsync);
+        var (first, second, third) = ThreePartitions(calls, sink);
         sink.Answer();
         await first;
         sink.WaitForCalls(2);
@@ -90,6 +84,12 @@ public sealed class SinkCallsTests
         sink.Answer(call: 1);
         Assert.Equal(3, (await otherKind).Persisted);
     }
+
+    /// <summary>One part of each of three partitions, at offsets 0, 5 and 9, sent one after the other.</summary>
+    private static (Task<SinkReceipt> First, Task<SinkReceipt> Second, Task<SinkReceipt> Third) ThreePartitions(SinkCalls calls, Sink sink) =>
+        (calls.ApplyAsync(sink, Kind, Part("pageviews/0", 0), sink.SendAsync),
+         calls.ApplyAsync(sink, Kind, Part("pageviews/1", 5), sink.SendAsync),
+         calls.ApplyAsync(sink, Kind, Part("pageviews/2", 9), sink.SendAsync));
 
     private static SinkPart<PageView> Part(string source, long offset) =>
         new(source, Guid.Empty, [new Positioned<PageView>(offset, new PageView("u", "/home", 1.0))]);
